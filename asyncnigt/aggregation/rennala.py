@@ -1,0 +1,34 @@
+"""Rennala aggregation (Tyurin & Richtárik 2023, Alg. Rennala SGD; methods.md §3).
+
+Stop as soon as Σ_i M_i ≥ M (asyncnigt uses "≥ M", i.e. exactly M gradients per round;
+the SGD paper writes "> S") and return the count-weighted mean g = (1/M) Σ_i ḡ_i.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import CONTINUE, DONE, Aggregation
+
+
+def done(counts: np.ndarray, M: int) -> bool:
+    return int(np.sum(counts)) >= M
+
+
+def combine(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return sums.sum(axis=0) / np.sum(counts)
+
+
+class Tracker:
+    __slots__ = ("M", "total", "counts")
+
+    def __init__(self, n: int, M: int):
+        self.M, self.total, self.counts = M, 0, [0] * n
+
+    def add(self, i: int) -> int:
+        self.counts[i] += 1
+        self.total += 1
+        return DONE if self.total >= self.M else CONTINUE
+
+
+RENNALA = Aggregation("rennala", done, combine, Tracker)

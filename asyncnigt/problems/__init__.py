@@ -1,0 +1,98 @@
+"""Problem registry: the ``problem.kind`` values a scenario may use.
+
+Each entry maps a kind to its parameter schema (validated by the scenario loader, with
+defaults) and a builder ``build(params, streams, n_workers) -> Problem``. Adding a
+problem is one module plus one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..schema import Param
+from .base import Evaluation, GradientBatch, Oracle, Problem
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    schema: dict[str, Param]
+    build: Callable
+    doc: str = ""
+
+
+def _quadratic(p, streams, n):
+    from .synthetic import Quadratic
+
+    return Quadratic(**p)
+
+
+def _chain(p, streams, n):
+    from .synthetic import Chain
+
+    return Chain(**p)
+
+
+def _lqr(p, streams, n):
+    from .lqr import LQRProblem
+
+    p = dict(p)
+    matrices = p.pop("matrices") or {}
+    worker_matrices = p.pop("worker_matrices")
+    if worker_matrices is not None and len(worker_matrices) != n:
+        from ..errors import ScenarioError
+
+        raise ScenarioError(
+            "problem.worker_matrices",
+            f"expected one entry per worker ({n}), got {len(worker_matrices)}",
+        )
+    return LQRProblem(**p, **matrices, worker_matrices=worker_matrices,
+                      rng=streams.generator("problem"))
+
+
+_SYNTH = {
+    "dim": Param("int", doc="parameter dimension d", low=1),
+    "noise": Param("float", 0.0, "σ of additive Gaussian gradient noise", low=0),
+    "heterogeneity": Param("float", 0.0, "scale h of per-worker optimum shifts", low=0),
+}
+
+PROBLEMS: dict[str, ProblemKind] = {
+    "quadratic": ProblemKind(
+        {
+            **_SYNTH,
+            "condition": Param("float", 10.0, "condition number L/μ", low=1),
+            "smoothness": Param("float", 1.0, "largest eigenvalue L", low=0, low_open=True),
+            "init_scale": Param("float", 1.0, "θ_0 ~ init_scale · N(0, I)", low=0),
+        },
+        _quadratic,
+        "convex quadratic ½ Σ λ_j x_j² (minimised)",
+    ),
+    "chain": ProblemKind(
+        {
+            **_SYNTH,
+            "scale": Param("float", 1.0, "multiplier of the chain function", low=0, low_open=True),
+            "init_scale": Param("float", 0.0, "θ_0 ~ init_scale · N(0, I)", low=0),
+        },
+        _chain,
+        "nonconvex zero-chain of Carmon et al. (minimised)",
+    ),
+    "lqr": ProblemKind(
+        {
+            "state_dim": Param("int", 4, "state dimension p", low=1),
+            "action_dim": Param("int", 2, "action dimension q", low=1),
+            "horizon": Param("int", 20, "horizon H", low=1),
+            "gamma": Param("float", 0.95, "discount γ", low=0, high=1, low_open=True),
+            "policy_std": Param("float", 0.5, "σ of the linear-Gaussian policy", low=0, low_open=True),
+            "spectral_radius": Param("float", 0.9, "ρ(A) of the random A", low=0, low_open=True),
+            "action_cost": Param("float", 1.0, "R = action_cost · I", low=0),
+            "process_noise": Param("float", 0.1, "W = process_noise · I", low=0),
+            "init_scale": Param("float", 1e-3, "K_0 ~ init_scale · N(0, I)", low=0),
+            "matrices": Param("map", None, "explicit A, B, Q, R, W, Sigma0 (lists of lists)"),
+            "worker_matrices": Param("list", None, "per-worker overrides of the matrices"),
+        },
+        _lqr,
+        "linear-quadratic regulator with exact J and ∇J (maximised)",
+    ),
+}
+
+__all__ = ["PROBLEMS", "Evaluation", "GradientBatch", "Oracle", "Problem", "ProblemKind"]

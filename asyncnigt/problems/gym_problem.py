@@ -1,0 +1,284 @@
+"""Policy gradients (GPOMDP) on gymnasium environments.
+
+``GymProblem`` maximises J_H(θ) = E[Σ_{t<H} γ^t r_t] of a numpy policy (``policies/``):
+a squashed Gaussian MLP for Box actions (a = a_max tanh(u), a_max = max(|low|, |high|)
+per coordinate; symmetric bounds assumed, actions are clipped to [low, high] anyway) or
+a softmax MLP for Discrete actions. Observations must be a Box (flattened to a vector).
+
+Heterogeneous workers (``methods.md`` §1 and §5(e)): worker i may run its own variant of
+the environment (``worker_env_kwargs[i]`` overrides ``env_kwargs``) and/or see negated
+observations (``negate_observation_workers``). As in arXiv 2509.24305, once any worker
+negates, *every* worker's observation gets a flag coordinate appended: 1 for negating
+workers, 0 otherwise, so that one policy can tell the MDPs apart.
+
+Oracle (``GymOracle.gradients``): the k requested trajectories are rolled out in
+lockstep, one environment instance per row (taken from a pool per environment variant,
+created lazily, reused across calls), one batched policy call per step for all live
+rows that share a θ. Trajectory j of worker i first draws, from worker i's generator
+``streams.generator("oracle", i)`` and in row order, (1) a reset seed
+``rng.integers(2**32)`` and (2) its whole noise matrix ``policy.draw_noise(rng, H)``
+(:func:`draw_trajectory_randomness`). A trajectory ends after H steps or when the
+environment terminates or truncates. Because every row's arithmetic is batch-invariant
+(``policies/kernels.py``) and ``env.reset(seed=…)`` fully reseeds the environment,
+results are bit-for-bit independent of how rows are grouped into calls.
+
+Evaluation: ``eval_episodes`` episodes of the stochastic policy, episode e in the
+environment of worker e mod n (so J = (1/n) Σ_i J_i is estimated evenly when n divides
+``eval_episodes``), drawn from the oracle's one ``streams.generator("evaluation")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from .base import Evaluation, GradientBatch, Oracle, Problem
+from .gpomdp import gpomdp_policy
+from .policies import CategoricalMLPPolicy, GaussianMLPPolicy
+
+POLICY_OPTIONS = ("hidden_sizes", "state_dependent_std", "min_std", "init_log_std")
+
+
+def draw_trajectory_randomness(rng: np.random.Generator, policy, horizon: int):
+    """(reset seed, noise (H, …)) of one trajectory: exactly two draws from ``rng``."""
+    return int(rng.integers(2**32)), policy.draw_noise(rng, horizon)
+
+
+def worker_observations(raw: np.ndarray, negate: np.ndarray, flagged: bool) -> np.ndarray:
+    """Observations as workers see them: rows (k, o) negated where ``negate`` (k,) and,
+    if ``flagged``, with the 0/1 flag ``negate`` appended as a last coordinate."""
+    seen = np.where(negate[:, None], -raw, raw)
+    return np.concatenate([seen, negate[:, None].astype(np.float64)], axis=1) if flagged else seen
+
+
+def group_rows(points: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(θ, row indices)] for the distinct rows of ``points`` (k, d); one group when all
+    rows are equal (the common case, cheap for broadcast views)."""
+    k = len(points)
+    if k == 0:
+        return []
+    if points.strides[0] == 0 or np.array_equal(points, np.broadcast_to(points[0], points.shape)):
+        return [(np.ascontiguousarray(points[0]), np.arange(k))]
+    unique, inverse = np.unique(points, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return [(unique[g], np.flatnonzero(inverse == g)) for g in range(len(unique))]
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """k trajectories padded with zeros to a common length T = max(steps)."""
+
+    obs: np.ndarray  # (k, T, o) observations as the workers saw them
+    actions: np.ndarray  # (k, T, …) policy actions (pre-squash u for Gaussian policies)
+    rewards: np.ndarray  # (k, T)
+    steps: np.ndarray  # (k,) int: steps actually taken
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(k, T) bool: 1 on steps actually taken."""
+        return np.arange(self.rewards.shape[1]) < self.steps[:, None]
+
+
+class GymProblem(Problem):
+    """GPOMDP on gymnasium environment ``env``; see the module docstring.
+
+    ``policy``: options of the policy, among ``POLICY_OPTIONS`` (the Gaussian-only ones
+    are ignored for Discrete actions).
+    """
+
+    sense = "max"
+
+    def __init__(
+        self,
+        env: str,
+        horizon: int = 1000,
+        gamma: float = 0.99,
+        policy: dict | None = None,
+        env_kwargs: dict | None = None,
+        worker_env_kwargs: Sequence[dict] | None = None,
+        negate_observation_workers: Sequence[int] | None = None,
+        eval_episodes: int = 10,
+    ):
+        self.env_id, self.horizon, self.gamma = str(env), int(horizon), float(gamma)
+        self.eval_episodes = int(eval_episodes)
+        if self.horizon < 1 or not 0.0 < self.gamma <= 1.0 or self.eval_episodes < 1:
+            raise ValueError(f"need horizon >= 1, 0 < gamma <= 1, eval_episodes >= 1; got "
+                             f"{horizon=}, {gamma=}, {eval_episodes=}")
+        self.env_kwargs = dict(env_kwargs or {})
+        self.worker_env_kwargs = None if worker_env_kwargs is None else tuple(
+            dict(kw) for kw in worker_env_kwargs)
+        self.negate_observation_workers = tuple(int(i) for i in negate_observation_workers or ())
+        self.flagged = bool(self.negate_observation_workers)
+        self.heterogeneous = self.flagged or any(self.worker_env_kwargs or ())
+        self.steps_per_gradient = self.horizon
+
+        probe = gym.make(self.env_id, **self.env_kwargs)
+        self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        probe.close()
+        if not isinstance(self.observation_space, gym.spaces.Box):
+            raise ValueError(f"GymProblem needs a Box observation space; {self.env_id} has "
+                             f"{self.observation_space}")
+        self.obs_dim = int(np.prod(self.observation_space.shape)) + int(self.flagged)
+        self.policy = self._make_policy(dict(policy or {}))
+        self.dim = self.policy.dim
+
+    def _make_policy(self, options: dict):
+        unknown = set(options) - set(POLICY_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown policy options {sorted(unknown)}; known: {POLICY_OPTIONS}")
+        hidden = tuple(options.pop("hidden_sizes", (64, 64)))
+        space = self.action_space
+        if isinstance(space, gym.spaces.Discrete):
+            return CategoricalMLPPolicy(self.obs_dim, int(space.n), hidden)
+        if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
+            a_max = np.maximum(np.abs(space.low), np.abs(space.high)).astype(np.float64)
+            a_max = a_max if np.all(np.isfinite(a_max)) else None  # unbounded: no squashing
+            return GaussianMLPPolicy(self.obs_dim, space.shape[0], hidden, a_max=a_max, **options)
+        raise ValueError(f"GymProblem needs a Discrete or 1-D Box action space; "
+                         f"{self.env_id} has {space}")
+
+    def worker_kwargs(self, worker: int) -> dict:
+        """gymnasium.make kwargs of worker ``worker``'s environment."""
+        extra = self.worker_env_kwargs[worker] if self.worker_env_kwargs is not None else {}
+        return {**self.env_kwargs, **extra}
+
+    def make_env(self, worker: int) -> gym.Env:
+        """A new instance of worker ``worker``'s environment (spaces checked)."""
+        env = gym.make(self.env_id, **self.worker_kwargs(worker))
+        if (env.observation_space.shape != self.observation_space.shape
+                or env.action_space != self.action_space):
+            env.close()
+            raise ValueError(f"worker {worker}'s environment {self.worker_kwargs(worker)} "
+                             f"changes the observation or action space")
+        return env
+
+    def initial_point(self, rng: np.random.Generator) -> np.ndarray:
+        return self.policy.init(rng)
+
+    def oracle(self, streams, n_workers: int) -> GymOracle:
+        return GymOracle(self, streams, n_workers)
+
+
+class GymOracle(Oracle):
+    """Lockstep GPOMDP rollouts for ``n_workers`` workers; see the module docstring."""
+
+    def __init__(self, problem: GymProblem, streams, n_workers: int):
+        n = int(n_workers)
+        wk, neg = problem.worker_env_kwargs, problem.negate_observation_workers
+        if wk is not None and len(wk) != n:
+            raise ValueError(f"worker_env_kwargs has {len(wk)} entries for {n} workers")
+        if any(not 0 <= i < n for i in neg):
+            raise ValueError(f"negate_observation_workers {neg} out of range for {n} workers")
+        self.problem, self.policy = problem, problem.policy
+        self.n_workers, self.dim = n, problem.dim
+        self._rngs = streams.per_worker("oracle", n)
+        self._eval_rng = streams.generator("evaluation")
+        self._negate = np.isin(np.arange(n), neg)
+        configs = [problem.worker_kwargs(i) for i in range(n)]
+        self._env_key = [configs.index(c) for c in configs]  # workers with equal kwargs share
+        self._pools: dict[int, list[gym.Env]] = {}
+        space = problem.action_space
+        self._box = isinstance(space, gym.spaces.Box)
+        self._offset = 0 if self._box else int(space.start)
+
+    def _environments(self, workers: np.ndarray) -> list[gym.Env]:
+        """One distinct pooled environment per row, created lazily."""
+        envs, used = [], {}
+        for w in workers:
+            key = self._env_key[w]
+            pool = self._pools.setdefault(key, [])
+            j = used[key] = used.get(key, -1) + 1
+            if j == len(pool):
+                pool.append(self.problem.make_env(int(w)))
+            envs.append(pool[j])
+        return envs
+
+    def _env_actions(self, actions: np.ndarray) -> np.ndarray:
+        a = self.policy.env_action(actions)
+        if self._box:
+            return np.clip(a, self.problem.action_space.low, self.problem.action_space.high)
+        return a + self._offset
+
+    def _run(self, points, workers, seeds, noise) -> Trajectories:
+        """Lockstep rollout of rows (points[j], workers[j]) with the given randomness."""
+        k, horizon, flagged = len(workers), self.problem.horizon, self.problem.flagged
+        envs = self._environments(workers)
+        negate = self._negate[workers]
+        raw = np.array([env.reset(seed=s)[0] for env, s in zip(envs, seeds)], dtype=np.float64)
+        current = worker_observations(raw.reshape(k, -1), negate, flagged)
+        obs = np.zeros((k, horizon, self.problem.obs_dim))
+        a_type = np.float64 if self._box else np.int64
+        actions = np.zeros((k, horizon) + self.policy.action_shape, dtype=a_type)
+        rewards = np.zeros((k, horizon))
+        steps = np.zeros(k, dtype=np.int64)
+        groups = group_rows(points)
+        alive = np.ones(k, dtype=bool)
+        for t in range(horizon):
+            live = np.flatnonzero(alive)
+            if live.size == 0:
+                break
+            obs[live, t] = current[live]
+            for theta, rows in groups:
+                sel = rows[alive[rows]]
+                if sel.size:
+                    actions[sel, t] = self.policy.sample(theta, current[sel], noise[sel, t])
+            env_actions = self._env_actions(actions[live, t])
+            out = [envs[j].step(a) for j, a in zip(live, env_actions)]
+            next_obs, r, terminated, truncated, _ = zip(*out)
+            rewards[live, t] = r
+            steps[live] += 1
+            raw = np.array(next_obs, dtype=np.float64).reshape(live.size, -1)
+            current[live] = worker_observations(raw, negate[live], flagged)
+            alive[live] = ~(np.array(terminated) | np.array(truncated))
+        n_t = int(steps.max()) if k else 0
+        return Trajectories(obs[:, :n_t], actions[:, :n_t], rewards[:, :n_t], steps)
+
+    def rollouts(self, points: np.ndarray, workers: np.ndarray) -> Trajectories:
+        """Trajectories of rows (points[j], workers[j]), consuming the workers' streams."""
+        points = np.asarray(points, dtype=np.float64)
+        workers = np.asarray(workers, dtype=np.int64).reshape(-1)
+        if points.shape != (len(workers), self.dim):
+            raise ValueError(f"points must be ({len(workers)}, {self.dim}), got {points.shape}")
+        if np.any((workers < 0) | (workers >= self.n_workers)):
+            raise ValueError(f"worker indices must be in [0, {self.n_workers}), got {workers}")
+        draws = [draw_trajectory_randomness(self._rngs[w], self.policy, self.problem.horizon)
+                 for w in workers]
+        seeds = [s for s, _ in draws]
+        noise = np.array([e for _, e in draws]).reshape(
+            (len(workers), self.problem.horizon) + self.policy.noise_shape)
+        return self._run(points, workers, seeds, noise)
+
+    def gradients(self, points: np.ndarray, workers: np.ndarray) -> GradientBatch:
+        """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``)."""
+        points = np.asarray(points, dtype=np.float64)
+        traj = self.rollouts(points, workers)
+        mask = traj.mask
+        grads = np.zeros((len(traj.steps), self.dim))
+        for theta, rows in group_rows(points):
+            grads[rows] = gpomdp_policy(self.policy, theta, traj.obs[rows], traj.actions[rows],
+                                        traj.rewards[rows], mask[rows], self.problem.gamma)
+        return GradientBatch(grads=grads, steps=traj.steps)
+
+    def evaluate(self, theta: np.ndarray) -> Evaluation:
+        """Mean undiscounted (objective) and discounted return of ``eval_episodes`` episodes."""
+        theta = np.asarray(theta, dtype=np.float64)
+        n_ep, horizon = self.problem.eval_episodes, self.problem.horizon
+        draws = [draw_trajectory_randomness(self._eval_rng, self.policy, horizon)
+                 for _ in range(n_ep)]
+        noise = np.array([e for _, e in draws]).reshape((n_ep, horizon) + self.policy.noise_shape)
+        points = np.broadcast_to(theta, (n_ep, self.dim))
+        traj = self._run(points, np.arange(n_ep) % self.n_workers, [s for s, _ in draws], noise)
+        discount = self.problem.gamma ** np.arange(traj.rewards.shape[1])
+        return Evaluation(
+            objective=float(np.mean(traj.rewards.sum(axis=1))),
+            extra=(("discounted_return", float(np.mean(traj.rewards @ discount))),),
+        )
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            for env in pool:
+                env.close()
+        self._pools.clear()

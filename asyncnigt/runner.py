@@ -1,0 +1,169 @@
+"""Run every method of a scenario and write the run directory.
+
+Layout (docs/outputs.md)::
+
+    OUT/scenario.yaml      resolved scenario (every default filled in)
+    OUT/meta.json          seed, versions, platform
+    OUT/summary.csv        one row per method (written last: marks a complete run)
+    OUT/wall.json          wall-clock seconds per method (not part of the determinism contract)
+    OUT/<label>/metrics.csv, summary.json[, events.jsonl]
+
+The directory is assembled under a temporary name beside OUT and renamed into place at
+the end, so an interrupted run leaves either a complete directory or none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .build import build_context, build_problem
+from .methods import METHODS
+from .results import DIR_MODE, csv_text, json_text, write_atomic
+from .seeding import Streams
+from .sim.engine import simulate
+
+SUMMARY_COLUMNS = (
+    "label", "method", "status", "updates", "time", "gradients_used", "gradients_computed",
+    "gradients_cancelled", "communications", "comm_time", "final_objective", "final_grad_norm",
+)
+
+
+@dataclass
+class MethodOutcome:
+    label: str
+    summary: dict
+    wall_seconds: float
+
+
+def time_to_target(rows, columns, column: str, target: float, sense: str) -> float | None:
+    """Virtual time of the first row whose ``column`` reaches ``target``.
+
+    ``grad_norm`` and minimised objectives reach a target from above (≤), maximised
+    objectives from below (≥).
+    """
+    j, t = columns.index(column), columns.index("time")
+    below = column == "grad_norm" or sense == "min"
+    for row in rows:
+        v = row[j] if j < len(row) else None
+        if v is not None and (v <= target if below else v >= target):
+            return row[t]
+    return None
+
+
+def summarize(label, config, result, scenario, sense) -> dict:
+    cols, rows = result.columns, result.rows
+    last = dict(zip(cols, rows[-1]))
+    evaluated = [r for r in rows if len(r) > cols.index("objective") and r[cols.index("objective")] is not None]
+    final = dict(zip(cols, evaluated[-1])) if evaluated else {}
+    targets = {
+        f"time_to_{key}_{target!r}": time_to_target(rows, cols, key, target, sense)
+        for key, values in scenario.targets.items() for target in values
+    }
+    return {
+        "label": label, "method": config.name, "params": config.params,
+        "status": result.status, "message": result.message,
+        "updates": last["update"], "time": last["time"],
+        "gradients_used": last["gradients_used"], "gradients_computed": last["gradients_computed"],
+        "gradients_cancelled": last["gradients_cancelled"],
+        "communications": last["communications"], "comm_time": last["comm_time"],
+        "final_objective": final.get("objective"), "final_grad_norm": final.get("grad_norm"),
+        "sense": sense, **targets,
+    }
+
+
+def events_text(events) -> str:
+    keys = ("worker", "kind", "start", "end", "update")
+    return "".join(json.dumps(dict(zip(keys, e))) + "\n" for e in events)
+
+
+def meta(scenario) -> dict:
+    import gymnasium
+    import simpy
+
+    return {
+        "asyncnigt": __version__, "numpy": np.__version__, "simpy": simpy.__version__,
+        "gymnasium": gymnasium.__version__, "python": platform.python_version(),
+        "platform": platform.platform(terse=True), "scenario": scenario.name,
+        "seed": scenario.seed, "methods": [m.label for m in scenario.methods],
+    }
+
+
+def run_method(scenario, config, problem, streams, theta0):
+    ctx = build_context(scenario, problem, streams, theta0)
+    try:
+        return simulate(METHODS[config.name], config.params, ctx)
+    finally:
+        ctx.oracle.close()
+
+
+def run_scenario(scenario, out: str | Path, report=None) -> list[MethodOutcome]:
+    """Run all methods; ``report(label, summary, wall)`` is called after each one."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    os.chmod(work, DIR_MODE)
+    try:
+        outcomes = _run_into(scenario, work, report)
+        _replace_dir(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return outcomes
+
+
+def _run_into(scenario, work: Path, report) -> list[MethodOutcome]:
+    streams = Streams(scenario.seed)
+    problem = build_problem(scenario, streams)
+    theta0 = problem.initial_point(streams.generator("init"))
+    write_atomic(work / "scenario.yaml", scenario.to_yaml())
+    write_atomic(work / "meta.json", json_text(meta(scenario)))
+    outcomes = []
+    for config in scenario.methods:
+        start = time.perf_counter()
+        result = run_method(scenario, config, problem, streams, theta0)
+        wall = time.perf_counter() - start
+        folder = work / config.label
+        write_atomic(folder / "metrics.csv", csv_text(result.columns, result.rows))
+        if result.events is not None:
+            write_atomic(folder / "events.jsonl", events_text(result.events))
+        summary = summarize(config.label, config, result, scenario, problem.sense)
+        write_atomic(folder / "summary.json", json_text(_finite(summary)))
+        outcomes.append(MethodOutcome(config.label, summary, wall))
+        if report is not None:
+            report(config.label, summary, wall)
+    write_atomic(work / "wall.json", json_text({o.label: round(o.wall_seconds, 3) for o in outcomes}))
+    target_cols = sorted({k for o in outcomes for k in o.summary if k.startswith("time_to_")})
+    cols = SUMMARY_COLUMNS + tuple(target_cols)
+    write_atomic(work / "summary.csv", csv_text(cols, [[o.summary.get(c) for c in cols] for o in outcomes]))
+    return outcomes
+
+
+def _finite(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    return obj
+
+
+def _replace_dir(work: Path, out: Path) -> None:
+    if out.exists():
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        out.rename(old / "run")
+        work.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        work.rename(out)
+    sys.stdout.flush()

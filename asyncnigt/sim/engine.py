@@ -1,0 +1,77 @@
+"""Entry point of the runtime: run one method of a scenario on a fresh SimPy clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from ..aggregation import AGGREGATIONS
+from .recorder import NumericalError, Recorder
+from .round_server import RoundServer
+from .stream_server import StreamServer
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Stop at whichever comes first (``None`` = no limit)."""
+
+    updates: int | None = None
+    time: float | None = None
+    gradients: int | None = None
+
+
+@dataclass
+class SimulationContext:
+    """Everything a method needs, built fresh per method from the run's streams.
+
+    ``compute``/``upload``/``download`` are :class:`~asyncnigt.timing.streams.DurationStream`
+    objects; ``aggregate`` a cost model of :mod:`asyncnigt.timing.comm`; ``speeds`` one
+    :class:`~asyncnigt.timing.speed.PiecewiseSpeed` (or ``None``) per worker; ``per_step``
+    multiplies a job's drawn duration by the steps its trajectory took.
+    """
+
+    n: int
+    compute: object
+    upload: object
+    download: object
+    aggregate: object
+    oracle: object
+    theta0: np.ndarray
+    stop: StopRule
+    speeds: list | None = None
+    per_step: bool = False
+    eval_every: int = 1
+    events_until: int = 0
+
+
+@dataclass
+class SimulationResult:
+    columns: tuple[str, ...]
+    rows: list[tuple]
+    events: list[tuple] | None
+    theta: np.ndarray
+    status: str = "ok"  # "ok" or "numerical_error"
+    message: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
+    """Run method ``spec`` (a :class:`~asyncnigt.methods.MethodSpec`) with ``params``."""
+    env = simpy.Environment()
+    rec = Recorder(ctx.oracle, ctx.eval_every, ctx.events_until)
+    rule = spec.build_rule(params, ctx.n)
+    if spec.server == "round":
+        server = RoundServer(env, ctx, rule, AGGREGATIONS[spec.aggregation], params, rec)
+    else:
+        server = StreamServer(env, ctx, rule, params, rec)
+    status, message = "ok", ""
+    try:
+        env.run(until=env.process(server.process()))
+    except NumericalError as err:
+        status, message = "numerical_error", str(err)
+    theta = rule.params(server.state)
+    if status == "ok":
+        rec.finish(theta)
+    return SimulationResult(rec.columns, rec.rows, rec.events, theta, status, message)

@@ -1,0 +1,107 @@
+"""Workers computing jobs on the virtual clock.
+
+Each busy worker has one live job ``(end, worker, job_id)`` in a heap; the pool keeps a
+single SimPy ``Timeout`` armed at the earliest end. When it fires, the job is popped and
+``on_finish(worker, start, end)`` is called; the callback may start or cancel jobs.
+Cancelled jobs stay in the heap and are skipped when they surface (lazy deletion);
+:meth:`ComputePool.cancel_all` drops the whole heap at once, which is how a round ends
+under ``cancel`` semantics in O(1).
+
+Durations come from ``duration(worker, start)``; with a speed profile (universal model)
+the job ends when the worker's cumulative work reaches the nominal duration.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+from simpy.events import Timeout
+
+_push, _pop = heapq.heappush, heapq.heappop
+
+
+class ComputePool:
+    __slots__ = (
+        "env", "duration", "speeds", "heap", "job", "start_time", "end_time",
+        "on_finish", "on_cancel", "_next_id", "_armed_at", "_token", "_firing",
+    )
+
+    def __init__(self, env, n: int, duration, speeds=None):
+        self.env = env
+        self.duration = duration
+        self.speeds = speeds if speeds and any(s is not None for s in speeds) else None
+        self.heap: list = []
+        self.job = [0] * n  # live job id of each worker, 0 = idle
+        self.start_time = [0.0] * n
+        self.end_time = [0.0] * n
+        self.on_finish = None
+        self.on_cancel = None  # optional callback(worker, start, cancel_time)
+        self._next_id = 1
+        self._armed_at = math.inf
+        self._token = 0
+        self._firing = False
+
+    def start(self, i: int, at: float) -> float:
+        """Start worker i's next job at virtual time ``at`` (>= now); returns its end."""
+        d = self.duration(i, at)
+        speeds = self.speeds
+        end = at + d if speeds is None or speeds[i] is None else speeds[i].finish(at, d)
+        jid = self._next_id
+        self._next_id = jid + 1
+        self.job[i] = jid
+        self.start_time[i] = at
+        self.end_time[i] = end
+        _push(self.heap, (end, i, jid))
+        if not self._firing and end < self._armed_at:
+            self._arm(end)
+        return end
+
+    def busy(self, i: int) -> bool:
+        return self.job[i] != 0
+
+    def cancel(self, i: int) -> None:
+        """Stop worker i's live job (its heap entry becomes stale)."""
+        if self.job[i]:
+            self.job[i] = 0
+            if self.on_cancel is not None:
+                self.on_cancel(i, self.start_time[i], self.env.now)
+
+    def cancel_all(self) -> None:
+        """Stop every live job and empty the heap."""
+        if self.on_cancel is not None:
+            now = self.env.now
+            for i, jid in enumerate(self.job):
+                if jid:
+                    self.on_cancel(i, self.start_time[i], now)
+        self.job = [0] * len(self.job)
+        self.heap = []
+        self._armed_at = math.inf
+        self._token += 1  # the armed event, if any, becomes stale
+
+    def _arm(self, t: float) -> None:
+        self._token += 1
+        self._armed_at = t
+        ev = Timeout(self.env, t - self.env.now, self._token)
+        ev.callbacks.append(self._fire)
+
+    def _fire(self, ev) -> None:
+        if ev._value != self._token:
+            return
+        self._armed_at = math.inf
+        heap, job = self.heap, self.job
+        while heap and job[heap[0][1]] != heap[0][2]:
+            _pop(heap)
+        if heap:
+            end, i, _ = _pop(heap)
+            job[i] = 0
+            self._firing = True
+            try:
+                self.on_finish(i, self.start_time[i], end)
+            finally:
+                self._firing = False
+            heap, job = self.heap, self.job  # cancel_all may have replaced them
+            while heap and job[heap[0][1]] != heap[0][2]:
+                _pop(heap)
+            if heap and self._armed_at == math.inf:
+                self._arm(heap[0][0])

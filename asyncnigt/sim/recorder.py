@@ -1,0 +1,90 @@
+"""What a simulated method records: one metrics row per applied update, and events.
+
+Columns of ``metrics.csv`` (docs/outputs.md):
+
+``update``  number of applied updates (0 = the initial point);
+``time``    virtual time at which that update is applied;
+``gradients_used``       gradients that entered an update;
+``gradients_computed``   completed gradient computations (used or discarded);
+``gradients_cancelled``  computations stopped before completion;
+``communications``       aggregations (round methods) or messages (stream methods:
+                         uploads received + downloads sent);
+``comm_time``            virtual time spent in aggregations (round methods);
+``objective``, ``grad_norm`` and the problem's extra columns: evaluation of θ, empty
+where not evaluated (cadence ``every`` updates, plus the first and last rows).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+COUNTER_COLUMNS = (
+    "update", "time", "gradients_used", "gradients_computed", "gradients_cancelled",
+    "communications", "comm_time",
+)
+
+
+class NumericalError(RuntimeError):
+    """NaN or inf met in a parameter, gradient, duration or evaluation."""
+
+    def __init__(self, what: str, update: int, time: float):
+        super().__init__(f"non-finite {what} at update {update}, virtual time {time:.6g}")
+        self.what, self.update, self.time = what, update, time
+
+
+class Recorder:
+    __slots__ = (
+        "oracle", "every", "rows", "extra_columns", "used", "computed", "cancelled",
+        "communications", "comm_time", "events", "events_until", "last_evaluated",
+    )
+
+    def __init__(self, oracle, every: int = 1, events_until: int = 0):
+        self.oracle = oracle
+        self.every = max(1, int(every))
+        self.rows: list[tuple] = []
+        self.extra_columns: tuple[str, ...] = ()
+        self.used = self.computed = self.cancelled = self.communications = 0
+        self.comm_time = 0.0
+        self.events: list[tuple] | None = [] if events_until > 0 else None
+        self.events_until = events_until
+        self.last_evaluated = -1
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*COUNTER_COLUMNS, "objective", "grad_norm", *self.extra_columns)
+
+    def record(self, update: int, time: float, theta: np.ndarray, force: bool = False):
+        """Append the row of ``update`` applied at ``time`` with iterate θ."""
+        if not np.isfinite(theta).all():
+            raise NumericalError("parameters", update, time)
+        evaluation = ()
+        if force or update % self.every == 0:
+            evaluation = self._evaluate(update, time, theta)
+        counters = (update, time, self.used, self.computed, self.cancelled,
+                    self.communications, self.comm_time)
+        self.rows.append(counters + evaluation)
+
+    def finish(self, theta: np.ndarray) -> None:
+        """Make sure the last row is evaluated."""
+        if self.rows and self.last_evaluated != self.rows[-1][0]:
+            last = self.rows.pop()
+            self.rows.append(last[: len(COUNTER_COLUMNS)] + self._evaluate(last[0], last[1], theta))
+
+    def _evaluate(self, update, time, theta) -> tuple:
+        ev = self.oracle.evaluate(theta)
+        if update == 0 and not self.rows:
+            self.extra_columns = tuple(name for name, _ in ev.extra)
+        values = (ev.objective, ev.grad_norm, *(v for _, v in ev.extra))
+        for v in values:
+            if v is not None and not math.isfinite(v):
+                raise NumericalError("evaluation", update, time)
+        self.last_evaluated = update
+        return values
+
+    def event(self, worker: int, kind: str, start: float, end: float, update: int) -> None:
+        """Record a worker interval (``kind``: used, discarded, cancelled, upload,
+        download, aggregate) while ``update`` < ``events_until``."""
+        if self.events is not None and update < self.events_until:
+            self.events.append((worker, kind, start, end, update))

@@ -1,0 +1,1 @@
+"""Virtual-time models: computation durations, communication, speeds, closed forms."""
