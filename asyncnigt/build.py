@@ -8,7 +8,7 @@ streams: all methods see the same computation and communication draws and the sa
 
 from __future__ import annotations
 
-from .problems import PROBLEMS
+from .problems import build_problem as make_problem
 from .seeding import Streams
 from .sim.engine import SimulationContext
 from .timing.spec import LinkTime
@@ -16,8 +16,7 @@ from .timing.streams import DurationStream
 
 
 def build_problem(scenario, streams: Streams):
-    kind = PROBLEMS[scenario.problem_kind]
-    return kind.build(dict(scenario.problem_params), streams, scenario.n)
+    return make_problem(scenario.problem_kind, scenario.problem_params, streams, scenario.n)
 
 
 def _links(models, dim: int) -> list:

@@ -56,7 +56,11 @@ def _load(args):
 
 
 def cmd_validate(args) -> int:
+    from .build import build_problem
+    from .seeding import Streams
+
     scenario = _load(args)
+    build_problem(scenario, Streams(scenario.seed)).dim  # problem-level checks too
     print(f"{args.scenario}: ok ({scenario.n} workers, problem {scenario.problem_kind}, "
           f"methods {', '.join(m.label for m in scenario.methods)})")
     return 0

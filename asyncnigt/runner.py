@@ -111,11 +111,13 @@ def run_method(scenario, config, problem, streams, theta0):
 def run_scenario(scenario, out: str | Path, report=None) -> list[MethodOutcome]:
     """Run all methods; ``report(label, summary, wall)`` is called after each one."""
     out = Path(out)
+    streams = Streams(scenario.seed)
+    problem = build_problem(scenario, streams)  # bad problem input fails before any write
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     os.chmod(work, DIR_MODE)
     try:
-        outcomes = _run_into(scenario, work, report)
+        outcomes = _run_into(scenario, problem, streams, work, report)
         _replace_dir(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -123,9 +125,7 @@ def run_scenario(scenario, out: str | Path, report=None) -> list[MethodOutcome]:
     return outcomes
 
 
-def _run_into(scenario, work: Path, report) -> list[MethodOutcome]:
-    streams = Streams(scenario.seed)
-    problem = build_problem(scenario, streams)
+def _run_into(scenario, problem, streams, work: Path, report) -> list[MethodOutcome]:
     theta0 = problem.initial_point(streams.generator("init"))
     write_atomic(work / "scenario.yaml", scenario.to_yaml())
     write_atomic(work / "meta.json", json_text(meta(scenario)))

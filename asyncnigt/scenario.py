@@ -20,7 +20,7 @@ import yaml
 from .errors import ScenarioError
 from .methods import METHODS
 from .method_params import METHOD_PARAMS
-from .problems import PROBLEMS
+from .problems import PROBLEMS, check_env_id
 from .schema import Node, Param, check_value, join
 from .sim.engine import StopRule
 from .timing.spec import parse_aggregate, parse_durations, parse_link, parse_speeds
@@ -181,8 +181,6 @@ def _parse(doc: dict) -> Scenario:
     problem_params = {k: problem.take(k, p) for k, p in PROBLEMS[kind].schema.items()}
     problem.finish(("kind", *PROBLEMS[kind].schema))
     if kind == "gym":
-        from .problems.gym_problem import check_env_id
-
         check_env_id(problem_params["env"], "problem.env")
 
     methods = _parse_methods(root, n)

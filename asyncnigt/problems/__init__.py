@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ScenarioError
 from ..schema import Param
 from .base import Evaluation, GradientBatch, Oracle, Problem
 
@@ -40,14 +41,48 @@ def _lqr(p, streams, n):
     matrices = p.pop("matrices") or {}
     worker_matrices = p.pop("worker_matrices")
     if worker_matrices is not None and len(worker_matrices) != n:
-        from ..errors import ScenarioError
-
         raise ScenarioError(
             "problem.worker_matrices",
             f"expected one entry per worker ({n}), got {len(worker_matrices)}",
         )
     return LQRProblem(**p, **matrices, worker_matrices=worker_matrices,
                       rng=streams.generator("problem"))
+
+
+def _gym(p, streams, n):
+    from .gym_problem import GymProblem
+
+    p = dict(p)
+    negate = p.get("negate_observation_workers") or []
+    for j, w in enumerate(negate):
+        if not isinstance(w, int) or isinstance(w, bool) or not 0 <= w < n:
+            raise ScenarioError(f"problem.negate_observation_workers[{j}]",
+                                f"must be a worker index in [0, {n}), got {w!r}")
+    kwargs = p.get("worker_env_kwargs")
+    if kwargs is not None and len(kwargs) != n:
+        raise ScenarioError("problem.worker_env_kwargs",
+                            f"expected one mapping per worker ({n}), got {len(kwargs)}")
+    return GymProblem(**p)
+
+
+def check_env_id(env_id: str, path: str) -> None:
+    """Raise a ScenarioError unless ``env_id`` is a registered gymnasium id."""
+    import gymnasium as gym
+
+    try:
+        gym.spec(env_id)
+    except Exception as err:  # gymnasium raises several error types for unknown ids
+        raise ScenarioError(path, f"unknown gymnasium environment {env_id!r} ({err})") from None
+
+
+def build_problem(kind: str, params: dict, streams, n: int) -> Problem:
+    """Build a problem, turning constructor errors into ScenarioErrors under ``problem``."""
+    try:
+        return PROBLEMS[kind].build(dict(params), streams, n)
+    except ScenarioError:
+        raise
+    except ValueError as err:
+        raise ScenarioError("problem", str(err)) from None
 
 
 _SYNTH = {
@@ -92,6 +127,20 @@ PROBLEMS: dict[str, ProblemKind] = {
         },
         _lqr,
         "linear-quadratic regulator with exact J and ∇J (maximised)",
+    ),
+    "gym": ProblemKind(
+        {
+            "env": Param("str", doc="a registered gymnasium id with a Box observation space"),
+            "horizon": Param("int", 1000, "truncation horizon H", low=1),
+            "gamma": Param("float", 0.99, "discount γ", low=0, high=1, low_open=True),
+            "policy": Param("map", {}, "hidden_sizes, state_dependent_std, min_std, init_log_std"),
+            "env_kwargs": Param("map", {}, "gymnasium.make keyword arguments for every worker"),
+            "worker_env_kwargs": Param("list", None, "per-worker overrides of env_kwargs"),
+            "negate_observation_workers": Param("list", None, "workers seeing negated observations"),
+            "eval_episodes": Param("int", 10, "evaluation episodes per evaluation", low=1),
+        },
+        _gym,
+        "GPOMDP policy gradient on a gymnasium environment (maximised)",
     ),
 }
 
