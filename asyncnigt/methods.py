@@ -1,7 +1,8 @@
 """The named methods: an outer rule × an aggregation × a server shape (methods.md §4).
 
-Adding a method is one entry in :data:`METHODS`. Parameters a method accepts (with their
-defaults) are listed in its :class:`MethodSpec`; the scenario loader rejects others.
+Adding a method is one entry in :data:`METHODS`. The parameter names a method accepts are
+listed in its :class:`MethodSpec`; their types, ranges and defaults are in
+:data:`asyncnigt.method_params.METHOD_PARAMS`; the scenario loader rejects others.
 
 Common parameter names: ``step_size`` (α), ``batch`` (M, or S; for synchronous methods
 the number b of gradients *per worker*, default 1), ``init_batch`` (M_init of the first
@@ -12,14 +13,12 @@ round, default ``batch``), ``momentum`` (η), ``max_delay`` (R of Ringmaster ASG
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .rules import afedpg, asgd, nigt, sgd
 
-ROUND_PARAMS = {"step_size": 0.01, "batch": 1, "init_batch": None, "in_flight": "cancel"}
-SYNC_PARAMS = {"step_size": 0.01, "batch": 1, "init_batch": None, "in_flight": "cancel"}
-NIGT_PARAMS = {"momentum": 0.1}
-STREAM_PARAMS = {"step_size": 0.01}
+ROUND_PARAMS = ("step_size", "batch", "init_batch", "in_flight")
+NIGT_PARAMS = ("momentum",)
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class MethodSpec:
     server: str
     rule: str
     aggregation: str | None
-    params: dict = field(default_factory=dict)
+    params: tuple[str, ...] = ()
     description: str = ""
 
     def build_rule(self, p: dict, n_workers: int):
@@ -50,14 +49,12 @@ class MethodSpec:
         raise KeyError(self.rule)
 
 
-def _round(name, rule, aggregation, description, extra=None, sync=False):
-    params = dict(SYNC_PARAMS if sync else ROUND_PARAMS)
-    params.update(extra or {})
-    return MethodSpec(name, "round", rule, aggregation, params, description)
+def _round(name, rule, aggregation, description, extra=()):
+    return MethodSpec(name, "round", rule, aggregation, ROUND_PARAMS + extra, description)
 
 
 def _stream(name, rule, description, extra):
-    return MethodSpec(name, "stream", rule, None, {**STREAM_PARAMS, **extra}, description)
+    return MethodSpec(name, "stream", rule, None, ("step_size", *extra), description)
 
 
 METHODS = {
@@ -65,24 +62,24 @@ METHODS = {
     for m in (
         _round("rennala_sgd", "sgd", "rennala", "Rennala SGD: SGD step on M gradients"),
         _round("malenia_sgd", "sgd", "malenia", "Malenia SGD: equal-weight worker means"),
-        _round("minibatch_sgd", "sgd", "synchronous", "Minibatch SGD: b per worker", sync=True),
+        _round("minibatch_sgd", "sgd", "synchronous", "Minibatch SGD: b per worker"),
         _round("rennala_pg", "sgd", "rennala", "Rennala PG: plain PG ascent, Rennala batch"),
-        _round("sync_pg", "sgd", "synchronous", "Synchronous PG", sync=True),
+        _round("sync_pg", "sgd", "synchronous", "Synchronous PG"),
         _round("rennala_nigt", "nigt", "rennala", "Rennala NIGT (the paper)", NIGT_PARAMS),
         _round("malenia_nigt", "nigt", "malenia", "Malenia NIGT (the paper)", NIGT_PARAMS),
-        _round("sync_nigt", "nigt", "synchronous", "Synchronized NIGT", NIGT_PARAMS, sync=True),
-        _stream("asgd", "asgd", "Asynchronous SGD", {"delay_adaptive": False}),
+        _round("sync_nigt", "nigt", "synchronous", "Synchronized NIGT", NIGT_PARAMS),
+        _stream("asgd", "asgd", "Asynchronous SGD", ("delay_adaptive",)),
         _stream(
             "ringmaster_asgd",
             "asgd",
             "Ringmaster ASGD: restart jobs whose delay reaches R",
-            {"delay_adaptive": False, "max_delay": None},
+            ("delay_adaptive", "max_delay"),
         ),
         _stream(
             "afedpg",
             "afedpg",
             "AFedPG: normalized momentum on every arrival (reconstructed)",
-            {"momentum": 0.1, "momentum_schedule": "constant"},
+            ("momentum", "momentum_schedule"),
         ),
     )
 }
