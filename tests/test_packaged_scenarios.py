@@ -1,0 +1,41 @@
+"""Every packaged scenario validates and runs end to end on a tiny budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asyncnigt.runner import run_scenario
+from asyncnigt.scenario import load_scenario, read_yaml
+from asyncnigt.results import read_csv
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
+
+
+def tiny(path: Path) -> list[str]:
+    """Overrides that shrink a scenario to a few updates and short trajectories."""
+    doc = read_yaml(path)
+    sets = ["stop.updates=2", "output.events=0"]
+    if doc["problem"]["kind"] == "gym":
+        sets += ["problem.horizon=10", "problem.eval_episodes=1"]
+        if doc["workers"]["n"] > 10:
+            sets.append("workers.n=10")
+    return sets
+
+
+def test_there_are_packaged_scenarios():
+    assert any(p.name == "quickstart.yaml" for p in SCENARIOS)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_packaged_scenario_runs_tiny(path, tmp_path):
+    scenario = load_scenario(path, tiny(path))
+    run_scenario(scenario, tmp_path / "run")
+    columns, rows = read_csv(tmp_path / "run" / "summary.csv")
+    assert [r["label"] for r in rows] == [m.label for m in scenario.methods]
+    assert all(r["status"] == "ok" for r in rows)
+    for method in scenario.methods:
+        _, metrics = read_csv(tmp_path / "run" / method.label / "metrics.csv")
+        assert metrics[0]["update"] == 0 and metrics[-1]["update"] >= 1
+        assert metrics[-1]["objective"] is not None
