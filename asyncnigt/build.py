@@ -41,5 +41,6 @@ def build_context(scenario, problem, streams: Streams, theta0) -> SimulationCont
         speeds=list(scenario.speeds) if scenario.speeds else None,
         per_step=scenario.per_step,
         eval_every=scenario.eval_every,
+        eval_every_time=scenario.eval_every_time,
         events_until=scenario.events,
     )

@@ -48,7 +48,8 @@ class Scenario:
     problem_params: dict
     methods: tuple[MethodConfig, ...]
     stop: StopRule
-    eval_every: int
+    eval_every: int | None
+    eval_every_time: float | None
     targets: dict
     events: int
     resolved: dict = field(repr=False)
@@ -186,7 +187,11 @@ def _parse(doc: dict) -> Scenario:
     methods = _parse_methods(root, n)
     stop = _parse_stop(root.child("stop"))
     evaluation = root.child("evaluation")
-    eval_every = evaluation.take("every", Param("int", 1, "evaluate every k updates", low=1))
+    every_time = evaluation.take("every_time", Param(
+        "float", None, "evaluate at the first update after each multiple of T virtual s",
+        low=0, low_open=True))
+    eval_every = evaluation.take("every", Param(
+        "int", 1 if every_time is None else None, "evaluate every k updates", low=1))
     evaluation.finish()
     targets = _parse_targets(root.child("targets"))
     output = root.child("output")
@@ -196,7 +201,7 @@ def _parse(doc: dict) -> Scenario:
     return Scenario(
         name, seed, n, per == "step", tuple(compute_models), tuple(speeds) if speeds else None,
         tuple(upload), tuple(download), aggregate, kind, problem_params, methods, stop,
-        eval_every, targets, events, root.resolved,
+        eval_every, every_time, targets, events, root.resolved,
     )
 
 

@@ -42,7 +42,8 @@ class SimulationContext:
     stop: StopRule
     speeds: list | None = None
     per_step: bool = False
-    eval_every: int = 1
+    eval_every: int | None = 1
+    eval_every_time: float | None = None
     events_until: int = 0
 
 
@@ -60,7 +61,7 @@ class SimulationResult:
 def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
     """Run method ``spec`` (a :class:`~asyncnigt.methods.MethodSpec`) with ``params``."""
     env = simpy.Environment()
-    rec = Recorder(ctx.oracle, ctx.eval_every, ctx.events_until)
+    rec = Recorder(ctx.oracle, ctx.eval_every, ctx.events_until, ctx.eval_every_time)
     rule = spec.build_rule(params, ctx.n)
     if spec.server == "round":
         server = RoundServer(env, ctx, rule, AGGREGATIONS[spec.aggregation], params, rec)

@@ -11,7 +11,8 @@ Columns of ``metrics.csv`` (docs/outputs.md):
                          uploads received + downloads sent);
 ``comm_time``            virtual time spent in aggregations (round methods);
 ``objective``, ``grad_norm`` and the problem's extra columns: evaluation of θ, empty
-where not evaluated (cadence ``every`` updates, plus the first and last rows).
+where not evaluated (cadence: every ``every`` updates and/or at the first update at or
+after each multiple of ``every_time`` virtual seconds, plus the first and last rows).
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ class Recorder:
     __slots__ = (
         "oracle", "every", "rows", "extra_columns", "used", "computed", "cancelled",
         "communications", "comm_time", "events", "events_until", "last_evaluated",
+        "every_time", "next_time",
     )
 
-    def __init__(self, oracle, every: int = 1, events_until: int = 0):
+    def __init__(self, oracle, every: int | None = 1, events_until: int = 0,
+                 every_time: float | None = None):
         self.oracle = oracle
-        self.every = max(1, int(every))
+        self.every = every
+        self.every_time = every_time
+        self.next_time = 0.0
         self.rows: list[tuple] = []
         self.extra_columns: tuple[str, ...] = ()
         self.used = self.computed = self.cancelled = self.communications = 0
@@ -60,8 +65,11 @@ class Recorder:
         if not np.isfinite(theta).all():
             raise NumericalError("parameters", update, time)
         evaluation = ()
-        if force or update % self.every == 0:
+        due_time = self.every_time is not None and time >= self.next_time
+        if force or due_time or (self.every is not None and update % self.every == 0):
             evaluation = self._evaluate(update, time, theta)
+            if self.every_time is not None:
+                self.next_time = (time // self.every_time + 1) * self.every_time
         counters = (update, time, self.used, self.computed, self.cancelled,
                     self.communications, self.comm_time)
         self.rows.append(counters + evaluation)
