@@ -1,0 +1,9 @@
+"""Subcommands of the ``asyncnigt`` command line, one module each.
+
+A command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; adding a command is one module plus one entry in :data:`COMMANDS`.
+"""
+
+from . import run, validate
+
+COMMANDS = [run, validate]

@@ -1,0 +1,45 @@
+"""``asyncnigt run SCENARIO``: run every method and write the run directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .common import load, scenario_arguments
+
+NAME = "run"
+HELP = "run every method of a scenario"
+EXIT_NUMERICAL = 3
+
+
+def add_arguments(p) -> None:
+    scenario_arguments(p)
+    p.add_argument("--out", default=None, help="run directory (default runs/<name>-seed<seed>)")
+    p.add_argument("--quiet", action="store_true", help="no progress or table")
+    p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
+
+
+def run(args) -> int:
+    from ..report import print_table
+    from ..runner import run_scenario
+
+    scenario = load(args)
+    out = Path(args.out or f"runs/{scenario.name}-seed{scenario.seed}")
+    report = None if args.quiet else _progress_line
+    outcomes = run_scenario(scenario, out, report=report)
+    if not args.no_plots:
+        from ..plots import plot_run
+
+        plot_run(out)
+    if not args.quiet:
+        print_table(outcomes, scenario)
+        print(f"results in {out}")
+    failed = [o for o in outcomes if o.summary["status"] != "ok"]
+    for o in failed:
+        print(f"asyncnigt: {o.label}: {o.summary['message']}", file=sys.stderr)
+    return EXIT_NUMERICAL if failed else 0
+
+
+def _progress_line(label, summary, wall) -> None:
+    print(f"  {label}: {summary['updates']} updates to virtual time {summary['time']:.6g} "
+          f"({wall:.1f} s wall)", file=sys.stderr)
