@@ -79,7 +79,7 @@ def summarize(label, config, result, scenario, sense) -> dict:
         "gradients_cancelled": last["gradients_cancelled"],
         "communications": last["communications"], "comm_time": last["comm_time"],
         "final_objective": final.get("objective"), "final_grad_norm": final.get("grad_norm"),
-        "sense": sense, **targets,
+        "sense": sense, **targets, **result.extra,
     }
 
 
@@ -100,8 +100,9 @@ def meta(scenario) -> dict:
     }
 
 
-def run_method(scenario, config, problem, streams, theta0):
+def run_method(scenario, config, problem, streams, theta0, progress=None):
     ctx = build_context(scenario, problem, streams, theta0)
+    ctx.progress = progress
     try:
         return simulate(METHODS[config.name], config.params, ctx)
     finally:

@@ -45,6 +45,7 @@ class SimulationContext:
     eval_every: int | None = 1
     eval_every_time: float | None = None
     events_until: int = 0
+    progress: object = None  # optional callable(update, virtual_time)
 
 
 @dataclass
@@ -61,7 +62,8 @@ class SimulationResult:
 def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
     """Run method ``spec`` (a :class:`~asyncnigt.methods.MethodSpec`) with ``params``."""
     env = simpy.Environment()
-    rec = Recorder(ctx.oracle, ctx.eval_every, ctx.events_until, ctx.eval_every_time)
+    rec = Recorder(ctx.oracle, ctx.eval_every, ctx.events_until, ctx.eval_every_time,
+                   ctx.n, ctx.progress)
     rule = spec.build_rule(params, ctx.n)
     if spec.server == "round":
         server = RoundServer(env, ctx, rule, AGGREGATIONS[spec.aggregation], params, rec)
@@ -75,4 +77,5 @@ def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
     theta = rule.params(server.state)
     if status == "ok":
         rec.finish(theta)
-    return SimulationResult(rec.columns, rec.rows, rec.events, theta, status, message)
+    return SimulationResult(rec.columns, rec.rows, rec.events, theta, status, message,
+                            {"gradients_per_worker": rec.worker_used})

@@ -39,12 +39,14 @@ class Recorder:
     __slots__ = (
         "oracle", "every", "rows", "extra_columns", "used", "computed", "cancelled",
         "communications", "comm_time", "events", "events_until", "last_evaluated",
-        "every_time", "next_time",
+        "every_time", "next_time", "worker_used", "progress",
     )
 
     def __init__(self, oracle, every: int | None = 1, events_until: int = 0,
-                 every_time: float | None = None):
+                 every_time: float | None = None, n_workers: int = 0, progress=None):
         self.oracle = oracle
+        self.worker_used = [0] * n_workers  # gradients each worker contributed to updates
+        self.progress = progress  # optional callable(update, time), e.g. a progress bar
         self.every = every
         self.every_time = every_time
         self.next_time = 0.0
@@ -73,6 +75,8 @@ class Recorder:
         counters = (update, time, self.used, self.computed, self.cancelled,
                     self.communications, self.comm_time)
         self.rows.append(counters + evaluation)
+        if self.progress is not None:
+            self.progress(update, time)
 
     def finish(self, theta: np.ndarray) -> None:
         """Make sure the last row is evaluated."""

@@ -66,9 +66,15 @@ class RoundServer:
         if self.in_flight == "ignore":
             pool.on_cancel = None
             for i in busy:
+                if pool.start_time[i] >= now:
+                    # Not started yet: worker i is still finishing a stale computation of
+                    # an earlier round and is free when that one ends. This job never runs
+                    # (it is neither computed nor discarded; its duration draw is spent).
+                    self.available[i] = pool.start_time[i]
+                    continue
                 self.available[i] = pool.end_time[i]
                 rec.event(i, "discarded", pool.start_time[i], pool.end_time[i], self.k)
-            rec.computed += len(busy)
+                rec.computed += 1
         else:
             rec.cancelled += len(busy)
         pool.cancel_all()
@@ -116,6 +122,8 @@ class RoundServer:
             rec.communications += 1
             rec.comm_time += kappa
             rec.used += int(counts.sum())
+            for i in np.flatnonzero(counts).tolist():
+                rec.worker_used[i] += int(counts[i])
             self.state = rule.update(self.state, g)
             self.k += 1
             rec.record(self.k, env.now, rule.params(self.state))

@@ -119,6 +119,7 @@ class StreamServer:
         self.point = self.rule.query(self.state)
         self.k += 1
         rec.used += 1
+        rec.worker_used[i] += 1
         rec.record(self.k, env.now, self.rule.params(self.state))
         if (stop.updates is not None and self.k >= stop.updates) or (
             stop.gradients is not None and rec.used >= stop.gradients
