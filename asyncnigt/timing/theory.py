@@ -208,8 +208,8 @@ def _smallest(tau: np.ndarray, K: int, *, first: int = 1, start: float = 0.0,
 
     Candidates are only the j with j·τ_i ≤ t_hi (+1 per worker), where
     t_hi = min_m (K + first·m) / Σ_{i≤m} 1/τ_(i) guarantees Σ_i #{j ≥ first : jτ_i ≤ t_hi} > K.
-    At the minimizing m every slower worker has τ_i ≥ t_hi, so there are ≤ K + O(n)
-    candidates: memory and time O((K + n) log(K + n)), no array of size n·K.
+    At the minimizing m every slower worker has τ_i ≥ t_hi/first and contributes at most two
+    candidates, so there are ≤ K + O(n) of them: memory and time O((K + n) log(K + n)), no array of size n·K.
     With ``accumulate`` the values are repeated sums ((start + τ_i) + τ_i) + … instead of
     start + j·τ_i.
     """
@@ -230,7 +230,7 @@ def _smallest(tau: np.ndarray, K: int, *, first: int = 1, start: float = 0.0,
                 steps[0] = start
                 times[offsets[i]: offsets[i] + count[i]] = np.cumsum(steps)[first:]
         else:
-            times = start + j * tau[workers] if start != 0.0 else j * tau[workers]
+            times = start + j * tau[workers]  # 0.0 + x == x exactly
         if np.count_nonzero(times <= start + t_hi) >= K:
             break
         t_hi *= 2.0  # only reachable through pathological rounding; keeps the result exact
