@@ -209,7 +209,8 @@ def _smallest(tau: np.ndarray, K: int, *, first: int = 1, start: float = 0.0,
     Candidates are only the j with j·τ_i ≤ t_hi (+1 per worker), where
     t_hi = min_m (K + first·m) / Σ_{i≤m} 1/τ_(i) guarantees Σ_i #{j ≥ first : jτ_i ≤ t_hi} > K.
     At the minimizing m every slower worker has τ_i ≥ t_hi/first and contributes at most two
-    candidates, so there are ≤ K + O(n) of them: memory and time O((K + n) log(K + n)), no array of size n·K.
+    candidates, so there are ≤ K + O(n) of them: memory and time O((K + n) log(K + n)),
+    no array of size n·K.
     With ``accumulate`` the values are repeated sums ((start + τ_i) + τ_i) + … instead of
     start + j·τ_i.
     """
