@@ -29,13 +29,14 @@ from .recorder import NumericalError
 
 
 class Job:
-    __slots__ = ("state", "point", "k", "grad", "steps", "live")
+    __slots__ = ("state", "point", "k", "grad", "steps", "live", "interval")
 
     def __init__(self, state, point, k):
         self.state, self.point, self.k = state, point, k
         self.grad = None
         self.steps = 1
         self.live = True
+        self.interval = None  # (start, end) of its computation, once computed
 
 
 class StreamServer:
@@ -46,6 +47,8 @@ class StreamServer:
         self.free_upload = ctx.upload.is_zero()
         self.pool = ComputePool(env, ctx.n, self._duration, ctx.speeds)
         self.pool.on_finish = self._computed
+        if rec.events is not None:  # Ringmaster restarts
+            self.pool.on_cancel = lambda i, s, t: rec.event(i, "cancelled", s, t, self.k)
         self.jobs: list[Job | None] = [None] * ctx.n
         self.pending: list[int] = []
         self.fifo: deque = deque()
@@ -88,7 +91,7 @@ class StreamServer:
 
     def _computed(self, i: int, start: float, end: float) -> None:
         self.rec.computed += 1
-        self.rec.event(i, "used", start, end, self.k)
+        self.jobs[i].interval = (start, end)  # "used" or "discarded": known on arrival
         up = 0.0 if self.free_upload else self.upload.take(i, end)
         if up == 0:
             self._arrive(i)
@@ -105,6 +108,7 @@ class StreamServer:
         delay = self.k - job.k
         if self.max_delay is not None and delay >= self.max_delay:
             job.live = False
+            rec.event(i, "discarded", *job.interval, self.k)
             self._dispatch([i], env.now)
             return
         if stop.time is not None and env.now > stop.time:
@@ -115,6 +119,7 @@ class StreamServer:
         g = job.grad
         if not np.isfinite(g).all():
             raise NumericalError("gradient", self.k + 1, env.now)
+        rec.event(i, "used", *job.interval, self.k)
         self.state = self.rule.update(self.state, g, dispatched=job.state, delay=delay)
         self.point = self.rule.query(self.state)
         self.k += 1
@@ -140,6 +145,7 @@ class StreamServer:
                 self._dispatch([w], now)
 
     def _stop(self) -> None:
+        self.pool.on_cancel = None  # work cut by the end of the run is not a cancellation
         self.pool.cancel_all()
         self.done.succeed()
 
