@@ -69,8 +69,10 @@ class RoundServer:
                 if pool.start_time[i] >= now:
                     # Not started yet: worker i is still finishing a stale computation of
                     # an earlier round and is free when that one ends. This job never runs
-                    # (it is neither computed nor discarded; its duration draw is spent).
+                    # (it is neither computed nor discarded) and its duration goes back to
+                    # the stream for the worker's next job.
                     self.available[i] = pool.start_time[i]
+                    self.compute.untake(i)
                     continue
                 self.available[i] = pool.end_time[i]
                 rec.event(i, "discarded", pool.start_time[i], pool.end_time[i], self.k)

@@ -64,6 +64,13 @@ class DurationStream:
         self._blocks[i] = block
         return block
 
+    def untake(self, i: int) -> None:
+        """Give back worker i's last duration: its job was drawn but never started, so the
+        next job of worker i gets that duration (the j-th computation that actually runs
+        lasts the same for every method). Valid only right after a :meth:`take` of i."""
+        if self._const[i] is None:
+            self._pos[i] -= 1
+
     def take_all(self, now: float = 0.0) -> list[float]:
         """Next duration of every worker (in worker order)."""
         return [self.take(i, now) for i in range(self.n)]
