@@ -79,7 +79,8 @@ def test_sample_moments_match_mean_and_var(name, j, model):
 
 
 def test_closed_form_moments_by_hand():
-    assert D.Gamma(2.5, 0.4).mean == pytest.approx(1.0) and D.Gamma(2.5, 0.4).var == pytest.approx(0.4)
+    g = D.Gamma(2.5, 0.4)
+    assert g.mean == pytest.approx(1.0) and g.var == pytest.approx(0.4)
     assert D.LogNormal.from_mean(2.0, 0.3).mean == pytest.approx(2.0, rel=1e-12)
     assert D.Uniform(1.0, 4.0).var == pytest.approx(0.75)
     assert D.ShiftedExponential(1.0, 2.0).mean == 3.0 and D.ShiftedExponential(1.0, 2.0).var == 4.0
@@ -215,3 +216,16 @@ def test_finish_does_the_work_at_the_earliest_time(p, start, w, w2):
     # monotone in the amount of work
     end2 = p.finish(start, w2)
     assert end2 >= end if w2 >= w else end2 <= end
+
+
+def test_untake_gives_the_last_duration_back():
+    model = D.Exponential(1.0)
+    stream = DurationStream([model, D.Fixed(2.0)], [gen(4), gen(5)])
+    first = [stream.take(0) for _ in range(BLOCK)]  # the next take refills the block
+    x = stream.take(0)
+    stream.untake(0)
+    assert stream.take(0) == x
+    stream.untake(1)  # fixed durations: nothing to give back
+    assert stream.take(1) == 2.0
+    rest = [stream.take(0) for _ in range(5)]
+    assert first + [x] + rest == np.asarray(model.sample(gen(4), 0.0, BLOCK + 6)).tolist()
