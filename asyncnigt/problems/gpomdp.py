@@ -35,9 +35,7 @@ def reward_to_go_weights(rewards: np.ndarray, mask: np.ndarray, gamma: float) ->
     return np.where(mask, to_go, 0.0)
 
 
-def gpomdp(
-    rewards: np.ndarray, mask: np.ndarray, scores: np.ndarray, gamma: float
-) -> np.ndarray:
+def gpomdp(rewards: np.ndarray, mask: np.ndarray, scores: np.ndarray, gamma: float) -> np.ndarray:
     """g_H per trajectory (B, d) from rewards, mask (B, H) and scores ∇log π_θ(a_t|s_t)
     given as (B, H, d) or flattened row-major as (B·H, d)."""
     w = reward_to_go_weights(rewards, mask, gamma)

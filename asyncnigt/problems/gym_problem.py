@@ -86,7 +86,8 @@ class GymProblem(Problem):
     """GPOMDP on gymnasium environment ``env``; see the module docstring.
 
     ``policy``: options of the policy, among ``POLICY_OPTIONS`` (the Gaussian-only ones
-    are ignored for Discrete actions).
+    are ignored for Discrete actions); kept as ``policy_options``, while the attribute
+    ``policy`` holds the policy object (``policies/``).
     """
 
     sense = "max"
@@ -105,11 +106,14 @@ class GymProblem(Problem):
         self.env_id, self.horizon, self.gamma = str(env), int(horizon), float(gamma)
         self.eval_episodes = int(eval_episodes)
         if self.horizon < 1 or not 0.0 < self.gamma <= 1.0 or self.eval_episodes < 1:
-            raise ValueError(f"need horizon >= 1, 0 < gamma <= 1, eval_episodes >= 1; got "
-                             f"{horizon=}, {gamma=}, {eval_episodes=}")
+            raise ValueError(
+                f"need horizon >= 1, 0 < gamma <= 1, eval_episodes >= 1; got "
+                f"{horizon=}, {gamma=}, {eval_episodes=}"
+            )
         self.env_kwargs = dict(env_kwargs or {})
-        self.worker_env_kwargs = None if worker_env_kwargs is None else tuple(
-            dict(kw) for kw in worker_env_kwargs)
+        self.worker_env_kwargs = (
+            None if worker_env_kwargs is None else tuple(dict(kw) for kw in worker_env_kwargs)
+        )
         self.negate_observation_workers = tuple(int(i) for i in negate_observation_workers or ())
         self.flagged = bool(self.negate_observation_workers)
         self.heterogeneous = self.flagged or any(self.worker_env_kwargs or ())
@@ -119,10 +123,13 @@ class GymProblem(Problem):
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
         probe.close()
         if not isinstance(self.observation_space, gym.spaces.Box):
-            raise ValueError(f"GymProblem needs a Box observation space; {self.env_id} has "
-                             f"{self.observation_space}")
+            raise ValueError(
+                f"GymProblem needs a Box observation space; {self.env_id} has "
+                f"{self.observation_space}"
+            )
         self.obs_dim = int(np.prod(self.observation_space.shape)) + int(self.flagged)
-        self.policy = self._make_policy(dict(policy or {}))
+        self.policy_options = dict(policy or {})
+        self.policy = self._make_policy(dict(self.policy_options))
         self.dim = self.policy.dim
 
     def _make_policy(self, options: dict):
@@ -137,8 +144,9 @@ class GymProblem(Problem):
             a_max = np.maximum(np.abs(space.low), np.abs(space.high)).astype(np.float64)
             a_max = a_max if np.all(np.isfinite(a_max)) else None  # unbounded: no squashing
             return GaussianMLPPolicy(self.obs_dim, space.shape[0], hidden, a_max=a_max, **options)
-        raise ValueError(f"GymProblem needs a Discrete or 1-D Box action space; "
-                         f"{self.env_id} has {space}")
+        raise ValueError(
+            f"GymProblem needs a Discrete or 1-D Box action space; {self.env_id} has {space}"
+        )
 
     def worker_kwargs(self, worker: int) -> dict:
         """gymnasium.make kwargs of worker ``worker``'s environment."""
@@ -148,11 +156,15 @@ class GymProblem(Problem):
     def make_env(self, worker: int) -> gym.Env:
         """A new instance of worker ``worker``'s environment (spaces checked)."""
         env = gym.make(self.env_id, **self.worker_kwargs(worker))
-        if (env.observation_space.shape != self.observation_space.shape
-                or env.action_space != self.action_space):
+        if (
+            env.observation_space.shape != self.observation_space.shape
+            or env.action_space != self.action_space
+        ):
             env.close()
-            raise ValueError(f"worker {worker}'s environment {self.worker_kwargs(worker)} "
-                             f"changes the observation or action space")
+            raise ValueError(
+                f"worker {worker}'s environment {self.worker_kwargs(worker)} "
+                f"changes the observation or action space"
+            )
         return env
 
     def initial_point(self, rng: np.random.Generator) -> np.ndarray:
@@ -207,7 +219,9 @@ class GymOracle(Oracle):
         k, horizon, flagged = len(workers), self.problem.horizon, self.problem.flagged
         envs = self._environments(workers)
         negate = self._negate[workers]
-        raw = np.array([env.reset(seed=s)[0] for env, s in zip(envs, seeds)], dtype=np.float64)
+        raw = np.array(
+            [env.reset(seed=s)[0] for env, s in zip(envs, seeds, strict=True)], dtype=np.float64
+        )
         current = worker_observations(raw.reshape(k, -1), negate, flagged)
         obs = np.zeros((k, horizon, self.problem.obs_dim))
         a_type = np.float64 if self._box else np.int64
@@ -226,8 +240,8 @@ class GymOracle(Oracle):
                 if sel.size:
                     actions[sel, t] = self.policy.sample(theta, current[sel], noise[sel, t])
             env_actions = self._env_actions(actions[live, t])
-            out = [envs[j].step(a) for j, a in zip(live, env_actions)]
-            next_obs, r, terminated, truncated, _ = zip(*out)
+            out = [envs[j].step(a) for j, a in zip(live, env_actions, strict=True)]
+            next_obs, r, terminated, truncated, _ = zip(*out, strict=True)
             rewards[live, t] = r
             steps[live] += 1
             raw = np.array(next_obs, dtype=np.float64).reshape(live.size, -1)
@@ -244,11 +258,14 @@ class GymOracle(Oracle):
             raise ValueError(f"points must be ({len(workers)}, {self.dim}), got {points.shape}")
         if np.any((workers < 0) | (workers >= self.n_workers)):
             raise ValueError(f"worker indices must be in [0, {self.n_workers}), got {workers}")
-        draws = [draw_trajectory_randomness(self._rngs[w], self.policy, self.problem.horizon)
-                 for w in workers]
+        draws = [
+            draw_trajectory_randomness(self._rngs[w], self.policy, self.problem.horizon)
+            for w in workers
+        ]
         seeds = [s for s, _ in draws]
         noise = np.array([e for _, e in draws]).reshape(
-            (len(workers), self.problem.horizon) + self.policy.noise_shape)
+            (len(workers), self.problem.horizon) + self.policy.noise_shape
+        )
         return self._run(points, workers, seeds, noise)
 
     def gradients(self, points: np.ndarray, workers: np.ndarray) -> GradientBatch:
@@ -258,16 +275,24 @@ class GymOracle(Oracle):
         mask = traj.mask
         grads = np.zeros((len(traj.steps), self.dim))
         for theta, rows in group_rows(points):
-            grads[rows] = gpomdp_policy(self.policy, theta, traj.obs[rows], traj.actions[rows],
-                                        traj.rewards[rows], mask[rows], self.problem.gamma)
+            grads[rows] = gpomdp_policy(
+                self.policy,
+                theta,
+                traj.obs[rows],
+                traj.actions[rows],
+                traj.rewards[rows],
+                mask[rows],
+                self.problem.gamma,
+            )
         return GradientBatch(grads=grads, steps=traj.steps)
 
     def evaluate(self, theta: np.ndarray) -> Evaluation:
         """Mean undiscounted (objective) and discounted return of ``eval_episodes`` episodes."""
         theta = np.asarray(theta, dtype=np.float64)
         n_ep, horizon = self.problem.eval_episodes, self.problem.horizon
-        draws = [draw_trajectory_randomness(self._eval_rng, self.policy, horizon)
-                 for _ in range(n_ep)]
+        draws = [
+            draw_trajectory_randomness(self._eval_rng, self.policy, horizon) for _ in range(n_ep)
+        ]
         noise = np.array([e for _, e in draws]).reshape((n_ep, horizon) + self.policy.noise_shape)
         points = np.broadcast_to(theta, (n_ep, self.dim))
         traj = self._run(points, np.arange(n_ep) % self.n_workers, [s for s, _ in draws], noise)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import row_outer, rowwise_matmul, time_outer_sum
+from .kernels import active_steps, row_outer, rowwise_matmul, segment_outer_sum
 
 _HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -73,11 +73,14 @@ class LinearGaussianPolicy:
     def weighted_score_sum(
         self, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray, weights: np.ndarray
     ) -> np.ndarray:
-        """Σ_t w_{b,t} (a_{b,t} − K s_{b,t}) s_{b,t}ᵀ/σ² per trajectory b, (B, d)."""
-        obs = np.asarray(obs, dtype=np.float64)
-        r, _ = self._residual(theta, obs, actions)
-        out = time_outer_sum(r * np.asarray(weights, dtype=np.float64)[..., None], obs)
-        return out.reshape(len(obs), self.dim)
+        """Σ_t w_{b,t} (a_{b,t} − K s_{b,t}) s_{b,t}ᵀ/σ² per trajectory b, (B, d), for
+        inputs (B, T, ·) and weights (B, T) (padding after the last w ≠ 0 is skipped)."""
+        weights = np.asarray(weights, dtype=np.float64)
+        active, lengths = active_steps(weights)
+        s = np.asarray(obs, dtype=np.float64)[active]
+        r, _ = self._residual(theta, s, np.asarray(actions)[active])
+        out = segment_outer_sum(r * weights[active][:, None], s, lengths)
+        return out.reshape(len(weights), self.dim)
 
     def env_action(self, actions: np.ndarray) -> np.ndarray:
         """Actions are used as given."""

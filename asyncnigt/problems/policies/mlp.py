@@ -12,10 +12,11 @@ Backprop for a scalar objective Σ_rows ⟨dy_row, y_row⟩ (dy = ∂objective/�
 
     δ_L = dy,   ∂/∂[W_l; b_l] = [h_{l-1}, 1]ᵀ δ_l,   δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
 
-Two shapes are supported: rows (B, n) give per-row gradients (B, d) (outer products);
-trajectories (B, T, n) give per-trajectory sums over t (B, d), which is what GPOMDP needs
-(``gpomdp.py``) without ever materializing (B, T, d). All products go through the
-batch-invariant kernels of ``kernels.py``.
+Inputs are rows (N, n_0). The backward pass returns either per-row gradients (N, d)
+(outer products), or, given segment ``lengths`` (rows grouped by trajectory), the sum
+over each segment's rows (S, d), which is what GPOMDP needs (``gpomdp.py``) without
+ever materializing (N, d). All products go through the batch-invariant kernels of
+``kernels.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .kernels import row_outer, rowwise_matmul, time_outer_sum
+from .kernels import active_steps, row_outer, rowwise_matmul, segment_outer_sum
 
 
 def orthogonal(rng: np.random.Generator, shape: tuple[int, int], gain: float) -> np.ndarray:
@@ -47,7 +48,9 @@ class TanhMLP:
         self.sizes = tuple(int(s) for s in sizes)
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ValueError(f"an MLP needs >= 2 positive layer sizes, got {self.sizes}")
-        self.shapes = [(n_in + 1, n_out) for n_in, n_out in zip(self.sizes, self.sizes[1:])]
+        self.shapes = [
+            (n_in + 1, n_out) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
+        ]
         sizes_flat = [a * b for a, b in self.shapes]
         self.offsets = np.concatenate([[0], np.cumsum(sizes_flat)]).astype(int)
         self.dim = int(self.offsets[-1])
@@ -56,7 +59,7 @@ class TanhMLP:
         """Views [W_l; b_l] of shape (n_{l-1} + 1, n_l) into θ[: dim]."""
         return [
             theta[a:b].reshape(shape)
-            for a, b, shape in zip(self.offsets[:-1], self.offsets[1:], self.shapes)
+            for a, b, shape in zip(self.offsets[:-1], self.offsets[1:], self.shapes, strict=True)
         ]
 
     def init(
@@ -80,18 +83,24 @@ class TanhMLP:
         return rowwise_matmul(hs[-1], last[:-1]) + last[-1], hs
 
     def backward(
-        self, theta: np.ndarray, hs: list[np.ndarray], dy: np.ndarray, out: np.ndarray
+        self,
+        theta: np.ndarray,
+        hs: list[np.ndarray],
+        dy: np.ndarray,
+        out: np.ndarray,
+        lengths: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Write ∂/∂θ of Σ⟨dy, y⟩ into ``out`` (B, dim): per row for inputs (B, n), summed
-        over t per trajectory for inputs (B, T, n). Returns ``out``."""
-        over_time = dy.ndim == 3
-        n_b = dy.shape[0]
+        """Write ∂/∂θ of ⟨dy, y⟩ into ``out``: per row (N, dim) when ``lengths`` is None,
+        else summed over each segment of consecutive rows (len(lengths), dim)."""
         delta = dy
         blocks = self.unflatten(theta)
         for i in range(len(blocks) - 1, -1, -1):  # layer i + 1 of the docstring
             h_aug = _augment(hs[i])
-            outer = time_outer_sum(h_aug, delta) if over_time else row_outer(h_aug, delta)
-            out[:, self.offsets[i] : self.offsets[i + 1]] = outer.reshape(n_b, -1)
+            if lengths is None:
+                outer = row_outer(h_aug, delta)
+            else:
+                outer = segment_outer_sum(h_aug, delta, lengths)
+            out[:, self.offsets[i] : self.offsets[i + 1]] = outer.reshape(len(out), -1)
             if i > 0:
                 delta = rowwise_matmul(delta, blocks[i][:-1].T) * (1.0 - hs[i] ** 2)
         return out
@@ -135,14 +144,17 @@ class MLPPolicy:
 
         Inputs are (B, T, ·) and weights (B, T). Since Σ_t w_t ∇log π_t = ∇ Σ_t w_t log π_t,
         this is one backward pass with the output gradients scaled by w and the
-        weight-matrix gradients summed over t (``time_outer_sum``); (B, T, d) is never
-        formed. Steps with w = 0 (padding) contribute exact zeros.
+        weight-matrix gradients summed per trajectory (``segment_outer_sum``); (B, T, d) is
+        never formed. Steps after a trajectory's last non-zero weight (padding) are
+        skipped: they contribute exact zeros. Masked steps must hold finite values.
         """
         weights = np.asarray(weights, dtype=np.float64)
-        y, hs = self.mlp.forward(theta, np.asarray(obs, dtype=np.float64))
-        _, dy, extra = self._head(theta, y, actions)
-        grads = np.empty((y.shape[0], self.dim))
-        self.mlp.backward(theta, hs, dy * weights[..., None], grads[:, : self.mlp.dim])
+        active, lengths = active_steps(weights)
+        y, hs = self.mlp.forward(theta, np.asarray(obs, dtype=np.float64)[active])
+        _, dy, extra = self._head(theta, y, np.asarray(actions)[active])
+        w = weights[active][:, None]
+        grads = np.empty((len(weights), self.dim))
+        self.mlp.backward(theta, hs, dy * w, grads[:, : self.mlp.dim], lengths)
         if self.dim > self.mlp.dim:
-            grads[:, self.mlp.dim :] = time_outer_sum(weights[..., None], extra)[:, 0]
+            grads[:, self.mlp.dim :] = segment_outer_sum(w, extra, lengths)[:, 0]
         return grads
