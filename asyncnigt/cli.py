@@ -1,6 +1,7 @@
 """Command line of asyncnigt: a thin layer over the package (``asyncnigt/commands/``).
 
-Exit codes: 0 success; 2 bad input (one line on stderr, nothing written);
+Exit codes: 0 success; 2 bad input (one line on stderr, nothing written; also a
+scenario too large for memory);
 3 a method stopped on a non-finite value (its rows so far are kept); 130 interrupted.
 """
 
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from .errors import ScenarioError
+from .errors import ScenarioError, ScenarioWarning
 
 EXIT_BAD_INPUT = 2
 
@@ -31,13 +33,30 @@ def main(argv=None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        return {m.NAME: m for m in COMMANDS}[args.command].run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ScenarioWarning)
+            warnings.showwarning = _show_warning
+            return {m.NAME: m for m in COMMANDS}[args.command].run(args)
     except ScenarioError as err:
         print(f"asyncnigt: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError as err:
+        print(f"asyncnigt: error: out of memory: the scenario is too large for this machine "
+              f"({err})", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("asyncnigt: interrupted", file=sys.stderr)
         return 130
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, ScenarioWarning):
+        print(f"asyncnigt: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
 
 
 if __name__ == "__main__":
