@@ -8,15 +8,49 @@ streams: all methods see the same computation and communication draws and the sa
 
 from __future__ import annotations
 
+import warnings
+
+from .errors import ScenarioError, ScenarioWarning
+from .methods import METHODS
 from .problems import build_problem as make_problem
 from .seeding import Streams
 from .sim.engine import SimulationContext
 from .timing.spec import LinkTime
 from .timing.streams import DurationStream
 
+EQUAL_WEIGHT = ("malenia", "synchronous")  # aggregations that weight every worker equally
+
 
 def build_problem(scenario, streams: Streams):
-    return make_problem(scenario.problem_kind, scenario.problem_params, streams, scenario.n)
+    """The scenario's problem, after the checks that need it (raises ScenarioError).
+
+    Message sizes of ``{latency, bandwidth}`` links depend on the dimension d, so link
+    times are checked here. A heterogeneous problem run by a method that weights workers
+    by their gradient counts is allowed (it shows that method's bias) but warned about
+    (:class:`~asyncnigt.errors.ScenarioWarning`; docs/scenarios.md).
+    """
+    problem = make_problem(scenario.problem_kind, scenario.problem_params, streams, scenario.n)
+    for side, models in (("upload", scenario.upload), ("download", scenario.download)):
+        try:
+            _links(models, problem.dim)
+        except ValueError as err:
+            raise ScenarioError(f"workers.comm.{side}", f"gives no finite time: {err}") from None
+    message = heterogeneity_warning(scenario, problem)
+    if message:
+        warnings.warn(message, ScenarioWarning, stacklevel=2)
+    return problem
+
+
+def heterogeneity_warning(scenario, problem) -> str | None:
+    """Why count-weighted methods are a questionable choice here, or ``None``."""
+    if not problem.heterogeneous:
+        return None
+    weighted = [m.label for m in scenario.methods if METHODS[m.name].aggregation not in EQUAL_WEIGHT]
+    if not weighted:
+        return None
+    return (f"the problem is heterogeneous and {', '.join(weighted)} weight workers by the "
+            "gradients they send, so fast workers' objectives dominate (malenia_* and "
+            "sync methods weight workers equally)")
 
 
 def _links(models, dim: int) -> list:

@@ -9,3 +9,7 @@ class ScenarioError(ValueError):
     def __init__(self, path: str, message: str):
         self.path, self.message = path, message
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class ScenarioWarning(UserWarning):
+    """A valid scenario with a questionable combination (printed as one line by the CLI)."""
