@@ -60,21 +60,67 @@ class Scenario:
 
 # -- reading and overrides ----------------------------------------------------------
 
-def read_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError("", f"scenario file not found: {path}")
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, stricter where YAML 1.1 silently surprises: a key repeated
+    in one mapping is an error (not "last one wins"), and ``1e-3`` is a number (YAML 1.1
+    wants ``1.0e-3`` and otherwise reads a string)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # unhashable: the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, source: str):
+    """Parse YAML ``text``; errors become a ScenarioError naming ``source``, line and column."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        raise ScenarioError("", f"invalid YAML in {source} at line {line}, column {column}: "
+                                f"{err.reason} (character {err.character!r})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError("", f"invalid YAML in {path}{where}: {problem}") from None
+        raise ScenarioError("", f"invalid YAML in {source}{where}: {problem}") from None
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory, not a scenario file" if path.is_dir() else "not found"
+        raise ScenarioError("", f"scenario file {what}: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ScenarioError("", f"{path} is not a UTF-8 text file") from None
+    except OSError as err:
+        raise ScenarioError("", f"cannot read {path}: {err.strerror or err}") from None
+    data = parse_yaml(text, str(path))
     if not isinstance(data, dict):
-        raise ScenarioError("", f"{path}: the top level must be a mapping of keys")
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError("", f"{path}: the top level must be a mapping of keys, got {got}")
     return data
 
 
@@ -102,9 +148,10 @@ def apply_override(doc: dict, assignment: str) -> dict:
     key, text = assignment.split("=", 1)
     parts = parse_key(key.strip())
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise ScenarioError(f"--set {key}", f"cannot parse value {text!r}") from None
+        value = parse_yaml(text, "the value")
+    except ScenarioError as err:
+        raise ScenarioError(f"--set {key}",
+                            f"cannot parse value {text!r} ({err.message})") from None
     doc = copy.deepcopy(doc)
     target, path = doc, ""
     for part in parts[:-1]:
@@ -116,7 +163,9 @@ def apply_override(doc: dict, assignment: str) -> dict:
         else:
             if not isinstance(target, dict):
                 raise ScenarioError(f"--set {key}", f"{path} names nothing in the scenario")
-            target = target.setdefault(part, {})
+            if target.get(part) is None:  # absent, or an empty `key:` in the file
+                target[part] = {}
+            target = target[part]
     last = parts[-1]
     if isinstance(last, int):
         if not isinstance(target, list) or last >= len(target):
@@ -149,6 +198,8 @@ def parse_scenario(doc: dict, overrides=()) -> Scenario:
         raise
 
 
+MAX_WORKERS = 1_000_000  # per-worker models are materialised while parsing
+
 TOP = ("name", "seed", "workers", "problem", "methods", "stop", "evaluation", "targets", "output")
 
 
@@ -160,7 +211,7 @@ def _parse(doc: dict) -> Scenario:
     seed = root.take("seed", Param("int", 0, low=0))
 
     workers = root.child("workers")
-    n = workers.take("n", Param("int", doc="number of workers", low=1))
+    n = workers.take("n", Param("int", doc="number of workers", low=1, high=MAX_WORKERS))
     compute = workers.child("compute")
     if not compute.data:
         raise ScenarioError("workers.compute", "is required (per-worker computation times)")

@@ -37,9 +37,15 @@ def _chain(p, streams, n):
 def _lqr(p, streams, n):
     from .lqr import LQRProblem
 
+    from .lqr_exact import MATRIX_NAMES
+
     p = dict(p)
     matrices = p.pop("matrices") or {}
     worker_matrices = p.pop("worker_matrices")
+    for key in matrices:
+        if key not in MATRIX_NAMES:
+            raise ScenarioError(f"problem.matrices.{key}",
+                                f"unknown matrix; expected one of: {', '.join(MATRIX_NAMES)}")
     if worker_matrices is not None and len(worker_matrices) != n:
         raise ScenarioError(
             "problem.worker_matrices",
@@ -50,6 +56,8 @@ def _lqr(p, streams, n):
 
 
 def _gym(p, streams, n):
+    from gymnasium import error as gym_error
+
     from .gym_problem import GymProblem
 
     p = dict(p)
@@ -62,7 +70,19 @@ def _gym(p, streams, n):
     if kwargs is not None and len(kwargs) != n:
         raise ScenarioError("problem.worker_env_kwargs",
                             f"expected one mapping per worker ({n}), got {len(kwargs)}")
-    return GymProblem(**p)
+    for j, kw in enumerate(kwargs or ()):
+        if not isinstance(kw, dict):
+            raise ScenarioError(f"problem.worker_env_kwargs[{j}]", f"must be a mapping, got {kw!r}")
+    try:
+        problem = GymProblem(**p)
+        # every distinct worker environment is made once now, so that bad keyword
+        # arguments fail here and not in the middle of a run
+        distinct = {repr(sorted(problem.worker_kwargs(w).items())): w for w in range(n)}
+        for w in sorted(distinct.values()) if kwargs else ():
+            problem.make_env(w).close()
+    except (TypeError, gym_error.Error) as err:  # raised by gymnasium or the environment
+        raise ScenarioError("problem", f"{p['env']}: {err}") from None
+    return problem
 
 
 def check_env_id(env_id: str, path: str) -> None:
@@ -83,6 +103,8 @@ def build_problem(kind: str, params: dict, streams, n: int) -> Problem:
         raise
     except ValueError as err:
         raise ScenarioError("problem", str(err)) from None
+    except MemoryError as err:
+        raise ScenarioError("problem", f"too large to build on this machine ({err})") from None
 
 
 _SYNTH = {

@@ -73,7 +73,7 @@ def parse_durations(node: Node, n: int, default_model: str = "fixed") -> list:
         node.resolved[key] = values[key]
     try:
         return [_model(model, node, {k: v[i] for k, v in values.items()}, i, n) for i in range(n)]
-    except ValueError as err:
+    except (ValueError, OverflowError) as err:  # overflow: e.g. a lognormal sigma² > 1e308
         if isinstance(err, ScenarioError):
             raise
         raise ScenarioError(node.path, str(err)) from None
@@ -163,9 +163,10 @@ def parse_speeds(node: Node, n: int) -> list | None:
         b = item.take("breakpoints", Param("list", doc="segment start times, first 0"))
         v = item.take("speeds", Param("list", doc="speed on each segment"))
         item.finish()
+        b, v = _numbers(b, join(item.path, "breakpoints")), _numbers(v, join(item.path, "speeds"))
         try:
-            profile = PiecewiseSpeed(tuple(float(x) for x in b), tuple(float(x) for x in v))
-        except (ValueError, TypeError) as err:
+            profile = PiecewiseSpeed(tuple(b), tuple(v))
+        except ValueError as err:
             raise ScenarioError(item.path, str(err)) from None
         for w in workers:
             profiles[w] = profile
@@ -188,6 +189,10 @@ def parse_speeds(node: Node, n: int) -> list | None:
         except ValueError as err:
             raise ScenarioError(join(node.path, "outages"), f"worker {w}: {err}") from None
     return profiles if any(p is not None for p in profiles) else None
+
+
+def _numbers(values: list, path: str) -> list[float]:
+    return [check_value(x, join(path, k), "float", 0) for k, x in enumerate(values)]
 
 
 def _workers(item: Node, n: int) -> list[int]:
