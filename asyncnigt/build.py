@@ -33,8 +33,10 @@ def build_problem(scenario, streams: Streams):
     for side, models in (("upload", scenario.upload), ("download", scenario.download)):
         try:
             _links(models, problem.dim)
-        except ValueError as err:
-            raise ScenarioError(f"workers.comm.{side}", f"gives no finite time: {err}") from None
+        except ValueError:  # the only way a checked link fails: bytes/bandwidth overflows
+            raise ScenarioError(f"workers.comm.{side}", "latency + bytes/bandwidth is not a "
+                                f"finite time (message of {8 * problem.dim} bytes unless "
+                                "`bytes` is given)") from None
     message = heterogeneity_warning(scenario, problem)
     if message:
         warnings.warn(message, ScenarioWarning, stacklevel=2)

@@ -70,12 +70,18 @@ def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
     else:
         server = StreamServer(env, ctx, rule, params, rec)
     status, message = "ok", ""
+    theta = None
     try:
         env.run(until=env.process(server.process()))
-    except NumericalError as err:
-        status, message = "numerical_error", str(err)
-    theta = rule.params(server.state)
-    if status == "ok":
+        theta = rule.params(server.state)
         rec.finish(theta)
+    except NumericalError as err:  # stop this method; the rows so far are kept
+        if err.update is None:
+            err.update = rec.rows[-1][0] + 1 if rec.rows else 0
+        if err.time is None:
+            err.time = env.now
+        status, message = "numerical_error", str(err)
+    if theta is None:
+        theta = rule.params(server.state)
     return SimulationResult(rec.columns, rec.rows, rec.events, theta, status, message,
                             {"gradients_per_worker": rec.worker_used})

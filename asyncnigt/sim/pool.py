@@ -8,7 +8,8 @@ Cancelled jobs stay in the heap and are skipped when they surface (lazy deletion
 under ``cancel`` semantics in O(1).
 
 Durations come from ``duration(worker, start)``; with a speed profile (universal model)
-the job ends when the worker's cumulative work reaches the nominal duration.
+the job ends when the worker's cumulative work reaches the nominal duration. A job that
+would end at a non-finite time raises :class:`~asyncnigt.sim.recorder.NumericalError`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import heapq
 import math
 
 from simpy.events import Timeout
+
+from .recorder import NumericalError
 
 _push, _pop = heapq.heappush, heapq.heappop
 
@@ -47,6 +50,8 @@ class ComputePool:
         d = self.duration(i, at)
         speeds = self.speeds
         end = at + d if speeds is None or speeds[i] is None else speeds[i].finish(at, d)
+        if not math.isfinite(end):
+            raise NumericalError("duration")
         jid = self._next_id
         self._next_id = jid + 1
         self.job[i] = jid

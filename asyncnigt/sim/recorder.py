@@ -28,11 +28,19 @@ COUNTER_COLUMNS = (
 
 
 class NumericalError(RuntimeError):
-    """NaN or inf met in a parameter, gradient, duration or evaluation."""
+    """NaN or inf met in a parameter, gradient, duration or evaluation.
 
-    def __init__(self, what: str, update: int, time: float):
-        super().__init__(f"non-finite {what} at update {update}, virtual time {time:.6g}")
+    ``update`` is the update being computed (0: the initial point) and ``time`` the
+    virtual time; code that does not know them (the worker pool) leaves them ``None``
+    and :func:`~asyncnigt.sim.engine.simulate` fills them in.
+    """
+
+    def __init__(self, what: str, update: int | None = None, time: float | None = None):
+        super().__init__(what)
         self.what, self.update, self.time = what, update, time
+
+    def __str__(self) -> str:
+        return f"non-finite {self.what} at update {self.update}, virtual time {self.time:.6g}"
 
 
 class Recorder:
@@ -81,8 +89,8 @@ class Recorder:
     def finish(self, theta: np.ndarray) -> None:
         """Make sure the last row is evaluated."""
         if self.rows and self.last_evaluated != self.rows[-1][0]:
-            last = self.rows.pop()
-            self.rows.append(last[: len(COUNTER_COLUMNS)] + self._evaluate(last[0], last[1], theta))
+            last = self.rows[-1]  # kept as is if the evaluation raises NumericalError
+            self.rows[-1] = last[: len(COUNTER_COLUMNS)] + self._evaluate(last[0], last[1], theta)
 
     def _evaluate(self, update, time, theta) -> tuple:
         ev = self.oracle.evaluate(theta)

@@ -17,6 +17,8 @@ With fixed times, cancel semantics and κ, a Rennala round lasts exactly T_R(M) 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..aggregation import DONE, IDLE
@@ -112,6 +114,8 @@ class RoundServer:
             yield self.done
             counts = np.asarray(self.tracker.counts)
             kappa = ctx.aggregate.cost(counts, ctx.upload, ctx.download, env.now)
+            if not math.isfinite(kappa):
+                raise NumericalError("duration", self.k + 1, env.now)
             if stop.time is not None and env.now + kappa > stop.time:
                 return
             g = self._gradient(x, counts)

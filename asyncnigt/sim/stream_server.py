@@ -19,6 +19,7 @@ up front, so there gradients are computed at dispatch).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
@@ -87,12 +88,14 @@ class StreamServer:
         batch = self.ctx.oracle.gradients(points, np.asarray(workers))
         for row, w in enumerate(workers):
             self.jobs[w].grad = batch.grads[row]
-            self.jobs[w].steps = int(batch.steps[row])
+            self.jobs[w].steps = float(batch.steps[row])  # NaN reaches the pool's check
 
     def _computed(self, i: int, start: float, end: float) -> None:
         self.rec.computed += 1
         self.jobs[i].interval = (start, end)  # "used" or "discarded": known on arrival
         up = 0.0 if self.free_upload else self.upload.take(i, end)
+        if not math.isfinite(up):
+            raise NumericalError("duration", self.k + 1, end)
         if up == 0:
             self._arrive(i)
         else:
