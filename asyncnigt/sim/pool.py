@@ -87,7 +87,10 @@ class ComputePool:
     def _arm(self, t: float) -> None:
         self._token += 1
         self._armed_at = t
-        ev = Timeout(self.env, t - self.env.now, self._token)
+        # env.now = previous now + delay can exceed the exact end t of the previous job by
+        # an ulp, so a job ending at (or within an ulp after) that end would get a negative
+        # delay; it fires now instead (the job's own end time t is what callbacks see)
+        ev = Timeout(self.env, max(t - self.env.now, 0.0), self._token)
         ev.callbacks.append(self._fire)
 
     def _fire(self, ev) -> None:
