@@ -14,6 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from emulate import doc as emulate_doc
+from emulate import emulate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asyncnigt.build import build_problem
 from asyncnigt.cli import main
@@ -241,3 +245,45 @@ def test_packaged_scenarios(path, tmp_path, capsys):
     for r in rows:
         assert r["check"] in ("exact: ok", "within bound", "no closed form") or (
             r["check"].startswith("z = "))
+
+
+ROUND = ["rennala_sgd", "malenia_sgd", "minibatch_sgd", "rennala_nigt", "sync_pg"]
+times_st = st.lists(st.floats(0.05, 5.0), min_size=1, max_size=6)
+
+
+@settings(deadline=None, max_examples=60)
+@given(times_st, st.integers(1, 30), st.integers(1, 30), st.sampled_from(ROUND),
+       st.sampled_from(["fixed", "all", "contributors"]), st.booleans(), st.data())
+def test_round_predictions_hold_for_any_fixed_times(tau, M, M0, method, agg, ignore, data):
+    """Any fixed τ, batch, init batch, aggregation (κ, slowest link over all or over
+    contributors), cancel or ignore: the report's check passes (or no closed form)."""
+    n = len(tau)
+    links = data.draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n))
+    aggregate = 0.3 if agg == "fixed" else {"model": "slowest_link", "over": agg}
+    spec = {"name": method, "batch": M, "init_batch": M0,
+            "in_flight": "ignore" if ignore else "cancel"}
+    d = emulate_doc(tau, spec, stop={"updates": 4},
+                    comm={"upload": links, "aggregate": aggregate})
+    row = _checked(d)
+    assert row["check"] in ("exact: ok", "within bound", "no closed form"), row
+    if not ignore or method in ("minibatch_sgd", "sync_pg"):
+        assert row["check"] == "exact: ok", row
+
+
+@settings(deadline=None, max_examples=40)
+@given(times_st, st.sampled_from(["asgd", "afedpg"]), st.data())
+def test_stream_predictions_hold_for_any_fixed_times(tau, method, data):
+    n = len(tau)
+    up = data.draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n))
+    down = data.draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n))
+    d = emulate_doc(tau, method, stop={"updates": 30}, comm={"upload": up, "download": down})
+    assert _checked(d)["check"] == "exact: ok"
+
+
+def _checked(d: dict) -> dict:
+    from asyncnigt.scenario import parse_scenario
+
+    scenario = parse_scenario(d)
+    pred = predict(scenario, build_problem(scenario, Streams(scenario.seed)))[0]
+    run = emulate(d)
+    return compare(pred, run.times, scenario.stop, int(run.rows[-1]["gradients_used"]))
