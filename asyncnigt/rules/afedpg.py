@@ -6,14 +6,19 @@ Lan et al., ICLR 2025 (arXiv 2404.08003); reconstructed from secondary descripti
 On dispatch the worker receives the server state (θ_k, θ_{k−1}, d_{k−1}) and samples at
 the lookahead point θ̃ = θ_k + ((1 − η)/η)(θ_k − θ_{k−1}); it forms
 d = (1 − η_k) d_{k−1} + η_k g(θ̃) and uploads d. On arrival the server sets
-θ ← θ + α d/‖d‖ and stores d as the latest momentum.
+θ ← θ + α d/‖d‖ and stores d as the latest momentum: the momentum is the one the job
+carried (stale by the job's delay), the step is applied at the current θ.
+Start (reconstructed, as NIGT's d_0 = g_0): a job dispatched before the first update
+carried d_{−1} = 0 and uploads d = g (the same step as η g, but the stored momentum
+is not shrunk by η).
 
 ``momentum_schedule`` (reconstructed, switchable):
 
 * ``"constant"`` (default): η_k = η, as the ICLR 2026 experiments tune constant η;
 * ``"delay_adaptive"``: η_k = min(1, η (1 + δ_k)) where δ_k is the job's delay (updates
   applied between its dispatch and its arrival): staler jobs trust their own fresh
-  gradient more than the stale momentum they carried. The lookahead keeps η.
+  gradient more than the stale momentum they carried. The lookahead keeps η
+  (methods.md writes η_k there too, but a job's delay is unknown at dispatch).
 """
 
 from __future__ import annotations
