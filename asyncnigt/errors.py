@@ -7,8 +7,15 @@ class ScenarioError(ValueError):
     """Invalid scenario input; ``path`` is the YAML path of the offending key."""
 
     def __init__(self, path: str, message: str):
-        self.path, self.message = path, message
-        super().__init__(f"{path}: {message}" if path else message)
+        self.path, self.message = _one_line(path), _one_line(message)
+        super().__init__(f"{self.path}: {self.message}" if path else self.message)
+
+
+def _one_line(text: str) -> str:
+    """Escape control characters (a key or value may contain newlines): one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class ScenarioWarning(UserWarning):

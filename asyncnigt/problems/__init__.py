@@ -42,10 +42,16 @@ def _lqr(p, streams, n):
     p = dict(p)
     matrices = p.pop("matrices") or {}
     worker_matrices = p.pop("worker_matrices")
-    for key in matrices:
-        if key not in MATRIX_NAMES:
-            raise ScenarioError(f"problem.matrices.{key}",
-                                f"unknown matrix; expected one of: {', '.join(MATRIX_NAMES)}")
+    overrides = [("problem.matrices", matrices)]
+    for j, over in enumerate(worker_matrices or ()):
+        if not isinstance(over, (dict, type(None))):
+            raise ScenarioError(f"problem.worker_matrices[{j}]", f"must be a mapping, got {over!r}")
+        overrides.append((f"problem.worker_matrices[{j}]", over or {}))
+    for path, mapping in overrides:
+        for key in mapping:
+            if key not in MATRIX_NAMES:
+                raise ScenarioError(f"{path}.{key}",
+                                    f"unknown matrix; expected one of: {', '.join(MATRIX_NAMES)}")
     if worker_matrices is not None and len(worker_matrices) != n:
         raise ScenarioError(
             "problem.worker_matrices",

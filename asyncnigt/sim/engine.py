@@ -72,9 +72,12 @@ def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
     status, message = "ok", ""
     theta = None
     try:
-        env.run(until=env.process(server.process()))
-        theta = rule.params(server.state)
-        rec.finish(theta)
+        # overflow and NaN are reported by the recorder's and the servers' checks as one
+        # NumericalError naming update and time, not as numpy warnings along the way
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            env.run(until=env.process(server.process()))
+            theta = rule.params(server.state)
+            rec.finish(theta)
     except NumericalError as err:  # stop this method; the rows so far are kept
         if err.update is None:
             err.update = rec.rows[-1][0] + 1 if rec.rows else 0
