@@ -109,8 +109,13 @@ def run_method(scenario, config, problem, streams, theta0, progress=None):
         ctx.oracle.close()
 
 
-def run_scenario(scenario, out: str | Path, report=None) -> list[MethodOutcome]:
-    """Run all methods; ``report(label, summary, wall)`` is called after each one."""
+def run_scenario(scenario, out: str | Path, report=None, progress=None) -> list[MethodOutcome]:
+    """Run all methods; ``report(label, summary, wall)`` is called after each one.
+
+    ``progress(label)``, if given, returns the hook ``(update, virtual_time)`` of that
+    method's simulation (e.g. a :class:`~asyncnigt.progress.ProgressBar`); its
+    ``close()``, if any, is called when the method ends.
+    """
     out = Path(out)
     streams = Streams(scenario.seed)
     problem = build_problem(scenario, streams)  # bad problem input fails before any write
@@ -118,7 +123,7 @@ def run_scenario(scenario, out: str | Path, report=None) -> list[MethodOutcome]:
     work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     os.chmod(work, DIR_MODE)
     try:
-        outcomes = _run_into(scenario, problem, streams, work, report)
+        outcomes = _run_into(scenario, problem, streams, work, report, progress)
         _replace_dir(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -126,14 +131,19 @@ def run_scenario(scenario, out: str | Path, report=None) -> list[MethodOutcome]:
     return outcomes
 
 
-def _run_into(scenario, problem, streams, work: Path, report) -> list[MethodOutcome]:
+def _run_into(scenario, problem, streams, work: Path, report, progress=None) -> list[MethodOutcome]:
     theta0 = problem.initial_point(streams.generator("init"))
     write_atomic(work / "scenario.yaml", scenario.to_yaml())
     write_atomic(work / "meta.json", json_text(meta(scenario)))
     outcomes = []
     for config in scenario.methods:
         start = time.perf_counter()
-        result = run_method(scenario, config, problem, streams, theta0)
+        hook = progress(config.label) if progress is not None else None
+        try:
+            result = run_method(scenario, config, problem, streams, theta0, hook)
+        finally:
+            if hasattr(hook, "close"):
+                hook.close()
         wall = time.perf_counter() - start
         folder = work / config.label
         write_atomic(folder / "metrics.csv", csv_text(result.columns, result.rows))
