@@ -4,6 +4,6 @@ A command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``; adding a command is one module plus one entry in :data:`COMMANDS`.
 """
 
-from . import run, theory, validate
+from . import plot, run, sweep, theory, validate
 
-COMMANDS = [run, validate, theory]
+COMMANDS = [run, sweep, plot, validate, theory]
