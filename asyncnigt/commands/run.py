@@ -20,15 +20,17 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..progress import bars_for
     from ..report import print_table
     from ..runner import run_scenario
 
     scenario = load(args)
     out = Path(args.out or f"runs/{scenario.name}-seed{scenario.seed}")
     report = None if args.quiet else _progress_line
-    outcomes = run_scenario(scenario, out, report=report)
+    progress = None if args.quiet else bars_for(scenario)  # only on a terminal
+    outcomes = run_scenario(scenario, out, report=report, progress=progress)
     if not args.no_plots:
-        from ..plots import plot_run
+        from ..plotting import plot_run
 
         plot_run(out)
     if not args.quiet:
