@@ -167,7 +167,9 @@ def _round(scenario, problem, config, agg: str) -> dict:
         eq = th.equilibrium_time(tau, M)
         base = dict(timing=timing, t_star=eq.time, m_star=eq.m, first=T0 + k0)
         if in_flight == "ignore":
-            k = aggregate_cost(scenario, dim, None) if _over_contributors(scenario) else k
+            if _over_contributors(scenario):
+                raise NoClosedForm("ignore semantics with a slowest link over contributors "
+                                   "(they vary by round)")
             return dict(base, kind="bound", low=T + k,
                         high=th.rennala_round_time_ignore_bound(tau, M) + k)
         return dict(base, kind="exact", value=T + k, times=_exact_times(T0 + k0, T + k))
