@@ -100,3 +100,19 @@ def test_band_is_quantiles_across_seeds_up_to_the_shortest_run():
     values = np.array([[0, 0, 1], [1, 1, 2], [2, 2, 3], [3, 3, 4], [4, 4, 5], [2, 2, 3]], float)
     for got, q in ((low, 0.2), (mid, 0.5), (high, 0.8)):
         assert got.tolist() == pytest.approx(np.quantile(values, q, axis=0).tolist())
+
+
+def test_timeline_shows_messages_only_with_their_computation():
+    from asyncnigt.plotting.timeline import complete_jobs
+
+    events = [
+        {"worker": 0, "kind": "download", "start": 0.0, "end": 0.1, "update": 0},
+        {"worker": 0, "kind": "used", "start": 0.1, "end": 0.5, "update": 0},
+        {"worker": 0, "kind": "upload", "start": 0.5, "end": 0.7, "update": 0},
+        {"worker": 1, "kind": "download", "start": 0.0, "end": 0.2, "update": 0},
+        {"worker": 1, "kind": "upload", "start": 0.9, "end": 1.0, "update": 0},  # applied later
+        {"worker": 1, "kind": "aggregate", "start": 1.0, "end": 1.1, "update": 0},
+    ]
+    kept = complete_jobs(events)
+    assert [(e["worker"], e["kind"]) for e in kept] == [
+        (0, "download"), (0, "used"), (0, "upload"), (1, "aggregate")]

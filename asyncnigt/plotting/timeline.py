@@ -3,8 +3,9 @@
 One panel per method that recorded events (``output: {events: N}``), one row per worker
 (worker 0 on top), one bar per interval, coloured by kind: computations used in an
 update, discarded (finished but not used) or cancelled (stopped at the end of a round),
-and communications (download, upload, aggregation). Dashed vertical lines mark the
-virtual times at which updates were applied. Written as ``timeline.png``.
+and communications (download, upload, aggregation; a message is shown with its
+computation only, see :func:`complete_jobs`). Dashed vertical lines mark the virtual
+times at which updates were applied. Written as ``timeline.png``.
 """
 
 from __future__ import annotations
@@ -34,8 +35,30 @@ def timeline_figure(run: RunData):
     return fig
 
 
+def complete_jobs(events: list[dict]) -> list[dict]:
+    """Drop the messages whose computation is not in the trace.
+
+    Stream methods record a computation when its gradient is applied, so within the
+    first N updates a worker may show the upload of a gradient applied later, without
+    its computation. A download is kept when a computation of the same worker starts at
+    its end, an upload when one ends at its start.
+    """
+    computing = [e for e in events if e["kind"] in ("used", "discarded", "cancelled")]
+    starts = {(e["worker"], e["start"]) for e in computing}
+    ends = {(e["worker"], e["end"]) for e in computing}
+    keep = []
+    for e in events:
+        if e["kind"] == "download" and (e["worker"], e["end"]) not in starts:
+            continue
+        if e["kind"] == "upload" and (e["worker"], e["start"]) not in ends:
+            continue
+        keep.append(e)
+    return keep
+
+
 def _panel(ax, run, label, events, shown):
     updates = 1 + max(e["update"] for e in events)
+    events = complete_jobs(events)
     by_kind: dict[tuple[int, str], list] = {}
     for e in events:
         if e["worker"] < shown:
