@@ -8,7 +8,8 @@ Common parameter names: ``step_size`` (α), ``batch`` (M, or S; for synchronous 
 the number b of gradients *per worker*, default 1), ``init_batch`` (M_init of the first
 round, default ``batch``), ``momentum`` (η), ``max_delay`` (R of Ringmaster ASGD),
 ``in_flight`` (``cancel`` | ``ignore``), ``delay_adaptive`` (ASGD step α n/max(n, δ)),
-``momentum_schedule`` (AFedPG: ``constant`` | ``delay_adaptive``).
+``momentum_schedule`` (AFedPG: ``constant`` | ``delay_adaptive``), ``engine`` (round
+methods: ``fast`` | ``events``, identical results; see :mod:`asyncnigt.sim.fast_round`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from .rules import afedpg, asgd, nigt, sgd
 
-ROUND_PARAMS = ("step_size", "batch", "init_batch", "in_flight")
+ROUND_PARAMS = ("step_size", "batch", "init_batch", "in_flight", "engine")
 NIGT_PARAMS = ("momentum",)
 
 

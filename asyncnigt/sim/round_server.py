@@ -13,18 +13,31 @@ The gradients of the round are evaluated in one batched oracle call, the aggrega
 costs κ (:mod:`asyncnigt.timing.comm`), and the update is applied at t_end + κ.
 With fixed times, cancel semantics and κ, a Rennala round lasts exactly T_R(M) + κ
 (timing-theory.md, predictions 2 and 6).
+
+Two engines give identical results (``engine`` method parameter): ``fast`` (default)
+computes a round's timing in numpy (:mod:`asyncnigt.sim.fast_round`) wherever durations
+can be read ahead (no ``per: step`` timing, no speed profiles, stationary models) and
+rounds have at least :data:`FAST_MIN_EVENTS` jobs, and otherwise runs ``events``, one
+SimPy event per completion (the reference).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
+from simpy.events import NORMAL, Event
 
 from ..aggregation import DONE, IDLE
+from .fast_round import FastRounds, applicable
 from .pool import ComputePool
 from .recorder import NumericalError
 from .trajectories import TrajectoryBuffer
+
+# Below this many jobs per round (n + M) one SimPy event per job is cheaper than the
+# fixed numpy overhead of a fast round (the results are the same either way).
+FAST_MIN_EVENTS = 128
 
 
 class RoundServer:
@@ -39,6 +52,9 @@ class RoundServer:
         if rec.events is not None:
             self.pool.on_cancel = lambda i, s, t: rec.event(i, "cancelled", s, t, self.k)
         self.buffer = TrajectoryBuffer(ctx.oracle, ctx.n) if ctx.per_step else None
+        self.fast = None
+        if params.get("engine", "fast") == "fast" and applicable(ctx, self.pool.speeds):
+            self.fast = FastRounds(ctx.compute, aggregation.name, self.in_flight)
         self.state = rule.init(ctx.theta0)
         self.k = 0
         self.tracker = None
@@ -64,8 +80,9 @@ class RoundServer:
     def _end_round(self) -> None:
         pool, rec, now = self.pool, self.rec, self.env.now
         busy = [i for i, jid in enumerate(pool.job) if jid]
-        self.available = [now] * self.ctx.n
+        self.available = None  # every worker is free at the next round's start
         if self.in_flight == "ignore":
+            self.available = [now] * self.ctx.n
             pool.on_cancel = None
             for i in busy:
                 if pool.start_time[i] >= now:
@@ -97,22 +114,48 @@ class RoundServer:
             sums = np.add.reduceat(grads, starts, axis=0)
         return self.agg.combine(sums, counts[contributors])
 
+    def _event_round(self, x: np.ndarray, M: int):
+        """One round on the event-level path; returns the per-worker counts."""
+        env, pool = self.env, self.pool
+        self.tracker = self.agg.tracker(self.ctx.n, M)
+        if self.buffer is not None:
+            self.buffer.begin(x, M)
+        self.done = env.event()
+        now, available = env.now, self.available
+        for i in range(self.ctx.n):
+            pool.start(i, now if available is None else max(now, available[i]))
+        yield self.done
+        return np.asarray(self.tracker.counts)
+
+    def _fast_round(self, M: int):
+        """One round on the fast path; ``None`` when the event-level path must run it."""
+        rec, env = self.rec, self.env
+        with_events = rec.events is not None and self.k < rec.events_until
+        out = self.fast.round(env.now, self.available, M, self.k, with_events)
+        if out is None:
+            return None
+        rec.computed += out.computed
+        rec.cancelled += out.cancelled
+        if out.events:
+            rec.events.extend(out.events)
+        self.available = out.available
+        yield _at(env, out.time)
+        return out.counts
+
     def process(self):
-        env, ctx, rule, rec, stop, pool = self.env, self.ctx, self.rule, self.rec, self.ctx.stop, self.pool
+        env, ctx, rule, rec, stop = self.env, self.ctx, self.rule, self.rec, self.ctx.stop
         rec.record(0, 0.0, rule.params(self.state))
-        self.available = [0.0] * ctx.n
+        self.available = None  # per-worker earliest start of the next round; None: now
         while stop.updates is None or self.k < stop.updates:
             x = rule.query(self.state)
             M = self.init_batch if self.k == 0 else self.batch
-            self.tracker = self.agg.tracker(ctx.n, M)
-            if self.buffer is not None:
-                self.buffer.begin(x, M)
-            self.done = env.event()
-            now = env.now
-            for i in range(ctx.n):
-                pool.start(i, max(now, self.available[i]))
-            yield self.done
-            counts = np.asarray(self.tracker.counts)
+            counts = None
+            if self.fast is not None and ctx.n + M >= FAST_MIN_EVENTS:
+                counts = yield from self._fast_round(M)
+            if counts is None:
+                if self.fast is not None:
+                    self.fast.hand_back()
+                counts = yield from self._event_round(x, M)
             kappa = ctx.aggregate.cost(counts, ctx.upload, ctx.download, env.now)
             if not math.isfinite(kappa):
                 raise NumericalError("duration", self.k + 1, env.now)
@@ -135,3 +178,17 @@ class RoundServer:
             rec.record(self.k, env.now, rule.params(self.state))
             if stop.gradients is not None and rec.used >= stop.gradients:
                 return
+
+
+def _at(env, t: float) -> Event:
+    """An event processed at virtual time exactly ``t`` (>= now). ``env.timeout(t - now)``
+    lands on ``now + (t - now)``, which in floating point can differ from ``t``; then the
+    event is put on SimPy's queue at ``t`` directly (what ``Environment.schedule`` does
+    with the sum)."""
+    delay = t - env.now
+    if env.now + delay == t:
+        return env.timeout(delay)
+    ev = Event(env)
+    ev._ok, ev._value = True, None
+    heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))
+    return ev

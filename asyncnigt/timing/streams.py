@@ -71,6 +71,46 @@ class DurationStream:
         if self._const[i] is None:
             self._pos[i] -= 1
 
+    # -- block access, for the vectorized round fast path (asyncnigt.sim.fast_round) --
+
+    def supports_blocks(self) -> bool:
+        """True when every worker's durations are a sequence fixed in advance (fixed,
+        stationary or replayed), so that they can be read ahead of the jobs' start times."""
+        return all(c is not None or getattr(m, "stationary", True)
+                   for c, m in zip(self._const, self.models, strict=True))
+
+    def constant(self, i: int) -> float | None:
+        """Worker i's fixed duration, or ``None`` if it is random."""
+        return self._const[i]
+
+    def remaining(self, i: int) -> list[float]:
+        """The durations left in worker i's current block (its next takes, in order)."""
+        return self._blocks[i][self._pos[i]:]
+
+    def draw_block(self, i: int, now: float = 0.0) -> np.ndarray:
+        """The block that follows worker i's current one, without consuming anything:
+        the caller becomes responsible for worker i's position (see :meth:`set_remaining`).
+        Only valid when :meth:`supports_blocks` is true."""
+        m = self.models[i]
+        if isinstance(m, Trace) and m.mode == "replay":
+            return np.asarray(m.samples, dtype=float)
+        return np.asarray(m.sample(self.rngs[i], now, BLOCK), dtype=float)
+
+    def set_remaining(self, i: int, durations) -> None:
+        """Make ``durations`` worker i's next takes; after them the stream goes on with the
+        block that follows the last one returned by :meth:`draw_block` (for a replayed
+        trace: with the cycle, ``durations`` being a suffix of repeated cycles)."""
+        if self._const[i] is not None:
+            return
+        m = self.models[i]
+        if isinstance(m, Trace) and m.mode == "replay":
+            cycle = len(m.samples)
+            self._blocks[i] = [float(x) for x in m.samples]
+            self._pos[i] = (cycle - len(durations) % cycle) % cycle
+        else:
+            self._blocks[i] = [float(x) for x in durations]
+            self._pos[i] = 0
+
     def take_all(self, now: float = 0.0) -> list[float]:
         """Next duration of every worker (in worker order)."""
         return [self.take(i, now) for i in range(self.n)]

@@ -1,0 +1,449 @@
+"""The round fast path: a whole round's timing from pre-drawn durations, in numpy.
+
+Within a round of a Rennala, Malenia or synchronous method every worker computes
+gradients back to back from its start time s_i, so its j-th completion is the sequential
+sum c_ij = s_i + d_i1 + … + d_ij of its next durations (the same float additions as the
+event-level pool, ``end = start + d``: ``np.cumsum`` along a row accumulates left to
+right). The event-level path (:mod:`asyncnigt.sim.pool`) processes completions in the
+order of the tie rule, i.e. by (c_ij, i, j) lexicographically; this module selects the
+same completions without one event per gradient:
+
+* **Rennala** (stop at the M-th arrival): the M-th smallest of the candidate completions
+  (``np.partition``), ties at that value broken by (worker, job);
+* **Malenia** (stop when every M_i ≥ 1 and Σ 1/M_i ≤ n²/M): candidate completions below a
+  horizon are sorted once and the tracker of :mod:`asyncnigt.aggregation.malenia` is
+  replayed in bulk: its incremental float sum Σ 1/M_i is one ``np.cumsum`` of the
+  per-arrival increments (the same float operations in the same order), and wherever the
+  tracker would re-check exactly (``math.fsum`` and rationals at equality) the same check
+  is made, so the decision is the tracker's bit for bit;
+* **synchronous** (b per worker): every worker's first b completions; the round ends at
+  the largest.
+
+Candidates are per-worker windows of the next L_i durations (L_i predicted from the
+duration means and the previous round's counts); a worker whose window might hide a
+selected completion gets a longer window and the selection is redone, so predictions only
+affect speed. Windows are gathered from :class:`DurationMatrix`, a 2-D read-ahead of the
+method's :class:`~asyncnigt.timing.streams.DurationStream` that consumes each worker's
+blocks exactly as ``take`` would: after a round a worker has used one draw per started job
+(the processed ones and, except for the worker that ended the round and idle workers, the
+in-flight one; under ``ignore`` a job that had not started at the round's end gives its
+draw back, as ``untake`` does).
+
+The virtual clock is reproduced too: SimPy sets ``now`` to ``armed_at + (end − armed_at)``
+where the pool armed its timeout at the previous processed completion, which in floating
+point is not always ``end``; :func:`clock_chain` replays that chain over the processed
+completions (vectorized, with a scalar loop only where a step is inexact).
+
+Valid when durations are read ahead of time: no ``per: step`` timing (durations depend on
+trajectories), no speed profiles, only stationary (or fixed, or replayed) duration models.
+The round server checks this (:func:`applicable`) and otherwise runs the event-level
+path, which stays the reference (method parameter ``engine: events``). A round whose
+started jobs include a non-finite duration, or whose windows would grow beyond
+:data:`MAX_WINDOW` values, is handed back to the event-level path, which then raises the
+same :class:`~asyncnigt.sim.recorder.NumericalError` at the same instant (or runs as before).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..aggregation.malenia import _harmonic_ok
+from ..timing.streams import BLOCK
+
+MAX_WINDOW = 50_000_000  # candidate durations of one round beyond which the events path runs
+
+
+def applicable(ctx, pool_speeds) -> bool:
+    """Whether the fast path reproduces the event-level path for this context."""
+    return (not ctx.per_step and pool_speeds is None and hasattr(ctx.compute, "supports_blocks")
+            and ctx.compute.supports_blocks())
+
+
+class DurationMatrix:
+    """Read-ahead of a :class:`DurationStream`: row i holds worker i's next durations in
+    ``buf[i, pos[i]:end[i]]``, refilled block by block from the stream (same blocks, same
+    order). :meth:`hand_back` writes the unconsumed durations back into the stream."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        n = self.n = stream.n
+        consts = [stream.constant(i) for i in range(n)]
+        self.const_rows = np.array([c is not None for c in consts])
+        self.const = np.array([0.0 if c is None else c for c in consts])
+        rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
+        longest = max((len(r) for r in rest), default=0)
+        self.cap = max(2 * BLOCK, 2 * longest, 8)
+        self.buf = np.empty((n, self.cap))
+        self.pos = np.zeros(n, dtype=np.int64)
+        self.end = np.zeros(n, dtype=np.int64)
+        for i, r in enumerate(rest):
+            if r:
+                self.buf[i, : len(r)] = r
+                self.end[i] = len(r)
+        if self.const_rows.any():
+            self.buf[self.const_rows] = self.const[self.const_rows, None]
+            self.end[self.const_rows] = self.cap
+
+    def ensure(self, need: np.ndarray) -> None:
+        """Make at least ``need[i]`` durations of every worker i available."""
+        short = np.flatnonzero(self.end - self.pos < need)
+        if short.size == 0:
+            return
+        top = int(need[short].max())
+        if top + BLOCK > self.cap:
+            self._grow(max(2 * self.cap, top + BLOCK))
+        buf, stream = self.buf, self.stream
+        for i in short.tolist():
+            p, e, k = int(self.pos[i]), int(self.end[i]), int(need[i])
+            if self.const_rows[i]:
+                self.pos[i], self.end[i] = 0, self.cap  # the whole row holds the constant
+                continue
+            r = e - p
+            if p:
+                buf[i, :r] = buf[i, p:e]
+            while r < k:
+                block = stream.draw_block(i)
+                if r + len(block) > self.cap:
+                    self._grow(max(2 * self.cap, r + len(block)))
+                    buf = self.buf
+                buf[i, r: r + len(block)] = block
+                r += len(block)
+            self.pos[i], self.end[i] = 0, r
+
+    def _grow(self, cap: int) -> None:
+        new = np.empty((self.n, cap))
+        new[:, : self.cap] = self.buf
+        if self.const_rows.any():
+            new[self.const_rows, self.cap:] = self.const[self.const_rows, None]
+            self.end[self.const_rows] = cap
+        self.buf, self.cap = new, cap
+
+    def advance(self, used: np.ndarray) -> None:
+        """Worker i has consumed ``used[i]`` more durations."""
+        self.pos += used
+
+    def hand_back(self) -> None:
+        """Write the unconsumed read-ahead back into the stream (for event-level rounds)."""
+        for i in np.flatnonzero(~self.const_rows).tolist():
+            self.stream.set_remaining(i, self.buf[i, self.pos[i]: self.end[i]].tolist())
+
+
+def clock_chain(t0: float, ends: np.ndarray) -> float:
+    """The virtual time after processing the completions ``ends`` (sorted) from ``t0``,
+    as SimPy computes it: now ← now + (end − now) at each step."""
+    if ends.size == 0:
+        return t0
+    start = 0
+    now = t0
+    while True:
+        e = ends[start:]
+        prev = np.empty_like(e)
+        prev[0] = now
+        prev[1:] = e[:-1]
+        bad = np.flatnonzero(prev + (e - prev) != e)
+        if bad.size == 0:
+            return float(ends[-1])
+        k = start + int(bad[0])
+        # steps before k were exact, so now == ends[k-1] (or t0 when k == start)
+        now = float(ends[k - 1]) if k > start else now
+        for x in ends[k:].tolist():
+            now = now + (x - now)
+            k += 1
+            if now == x:  # back on the exact track: vectorize again from the next one
+                break
+        else:
+            return now
+        start = k
+        if start == ends.size:
+            return now
+
+
+@dataclass
+class RoundOutcome:
+    """What one round did."""
+
+    time: float  # virtual time of the arrival that ended the round (SimPy's value)
+    counts: np.ndarray  # gradients each worker contributed
+    computed: int  # completions processed (+ jobs discarded under ``ignore``)
+    cancelled: int  # busy workers stopped (``cancel``)
+    available: list | None  # next round's earliest start per worker (``ignore``), else None
+    events: list | None  # the event-level path's records of this round, in order
+
+
+class _Windows:
+    """Candidate completions of one round: worker i's next L_i jobs from its start s_i.
+
+    Workers are ranked by decreasing L_i; the completions are stored job-major as a
+    staircase: block j (jobs number j + 1) holds the ``a_j`` workers with L_i > j, in rank
+    order, at ``flat[off_j : off_j + a_j]``. The running sums are then one vector addition
+    per job number, block j-1's prefix plus block j, which is the float operation of the
+    event-level pool (``end = start + d``) for every worker at once.
+    """
+
+    def __init__(self, matrix: DurationMatrix, starts: np.ndarray, lengths: np.ndarray):
+        n = starts.size
+        self.starts, self.lengths = starts, lengths
+        matrix.ensure(lengths)
+        rank = np.argsort(-lengths, kind="stable")  # workers, longest windows first
+        self.rank = rank
+        self.place = np.empty(n, dtype=np.int64)  # place[worker] = its rank
+        self.place[rank] = np.arange(n)
+        sorted_len = lengths[rank]
+        top = int(sorted_len[0])
+        # a_j = number of workers with L > j, for j = 0..top-1
+        self.a = a = n - np.searchsorted(sorted_len[::-1], np.arange(top), side="right")
+        self.offs = offs = np.concatenate(([0], np.cumsum(a)))
+        total = int(offs[-1])
+        job = np.repeat(np.arange(top), a)  # job index (0-based) of each element
+        pos = np.arange(total) - offs[job]  # rank of its worker
+        self.job0, self.pos = job, pos
+        base = rank * matrix.cap + matrix.pos[rank]
+        self.flat = flat = np.take(matrix.buf.reshape(-1), base[pos] + job)
+        flat[: a[0]] += starts[rank]
+        o = offs.tolist()
+        for j, k in enumerate(a.tolist()[1:], 1):
+            np.add(flat[o[j - 1]: o[j - 1] + k], flat[o[j]: o[j] + k], out=flat[o[j]: o[j] + k])
+
+    def locate(self, idx: np.ndarray):
+        """Worker and job number (1-based) of the completions ``flat[idx]``."""
+        return self.rank[self.pos[idx]], self.job0[idx] + 1
+
+    def count_rows(self, idx: np.ndarray) -> np.ndarray:
+        """Per worker, how many of the completions ``flat[idx]`` are its."""
+        return np.bincount(self.pos[idx], minlength=self.starts.size)[self.place]
+
+    def value(self, counts: np.ndarray, offset: int) -> np.ndarray:
+        """c_{i, counts_i + offset} for every worker i (job 0 = its start s_i); the job
+        must lie within the worker's window."""
+        j = counts + offset
+        idx = self.offs[np.maximum(j - 1, 0)] + self.place
+        return np.where(j > 0, self.flat[idx], self.starts)
+
+    @property
+    def last(self) -> np.ndarray:
+        """Each worker's last candidate completion."""
+        return self.value(self.lengths, 0)
+
+    def job_starts(self, idx: np.ndarray, workers: np.ndarray, jobs: np.ndarray) -> np.ndarray:
+        """Start of each completion ``flat[idx]``: the worker's previous one, or s_i."""
+        prev = self.offs[np.maximum(jobs - 2, 0)] + self.pos[idx]
+        return np.where(jobs > 1, self.flat[prev], self.starts[workers])
+
+
+class FastRounds:
+    """Rounds of one method computed in numpy (see the module docstring)."""
+
+    def __init__(self, stream, aggregation: str, in_flight: str):
+        self.matrix = DurationMatrix(stream)
+        self.n = stream.n
+        self.aggregation, self.in_flight = aggregation, in_flight
+        self.means = np.array([m.mean for m in stream.models], dtype=float)
+        with np.errstate(divide="ignore"):
+            positive = self.means > 0
+            self.rates = np.where(positive, 1.0 / np.where(positive, self.means, 1.0), np.inf)
+        self.previous = np.zeros(self.n)
+        self.handed_back = False
+        self._available = (None, None)  # (list given by the last outcome, its array)
+
+    # -- bookkeeping with the event-level path ------------------------------------------
+    def hand_back(self) -> None:
+        """Give the stream its state back before an event-level round (the next fast
+        round takes it over again)."""
+        if not self.handed_back:
+            self.matrix.hand_back()
+            self.handed_back = True
+
+    # -- one round ----------------------------------------------------------------------
+    def round(self, t0: float, available, M: int, k: int, with_events: bool):
+        """Simulate the round starting at ``t0`` with batch ``M`` (worker i free from
+        ``available[i]``, or from ``t0`` when ``available`` is None); ``None`` when the
+        event-level path must run it instead."""
+        if self.handed_back:
+            self.matrix = DurationMatrix(self.matrix.stream)
+            self.handed_back = False
+        if available is None:
+            starts = np.full(self.n, t0)
+        else:
+            given, array = self._available
+            array = array if available is given else np.asarray(available, dtype=float)
+            starts = np.maximum(t0, array)
+        if self.aggregation == "synchronous":
+            return self._synchronous(t0, starts, M, k, with_events)
+        lengths = self._predict(t0, starts, M)
+        if self.aggregation == "rennala":
+            return self._rennala(t0, starts, lengths, M, k, with_events)
+        return self._malenia(t0, starts, lengths, M, k, with_events)
+
+    def _predict(self, t0, starts, M) -> np.ndarray:
+        """Window lengths from the mean rates and the previous round's counts (speed
+        only: a window too short is detected and lengthened)."""
+        n, rates = self.n, self.rates
+        if self.aggregation == "rennala":
+            total = rates.sum()
+            span = M / total if total > 0 else 0.0
+        else:  # malenia: every worker once, and the harmonic condition at mean rates
+            span = max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
+        with np.errstate(invalid="ignore"):
+            expected = rates * np.maximum(0.0, t0 + span - starts)
+        expected[~np.isfinite(expected)] = M
+        guess = np.maximum(expected, self.previous)
+        lengths = (1.2 * guess + np.sqrt(guess) + 2).astype(np.int64)
+        if self.aggregation == "rennala":
+            np.minimum(lengths, M + 1, out=lengths)  # a worker contributes at most M
+        return lengths
+
+    def _rennala(self, t0, starts, lengths, M, k, with_events):
+        while True:
+            if int(lengths.sum()) > MAX_WINDOW:
+                return None
+            win = _Windows(self.matrix, starts, lengths)
+            flat = win.flat
+            if M > flat.size:
+                lengths = np.minimum(2 * lengths, M + 1)
+                continue
+            v = np.partition(flat, M - 1)[M - 1]
+            if not math.isfinite(v):
+                return None
+            below = np.flatnonzero(flat < v)
+            tied = np.flatnonzero(flat == v)
+            need = M - below.size
+            if tied.size > 1:
+                tw, tj = win.locate(tied)
+                tied = tied[np.lexsort((tj, tw))]
+            picked = np.concatenate((below, tied[:need]))
+            counts = win.count_rows(picked)
+            saturated = counts >= lengths
+            if saturated.any():
+                lengths = np.where(saturated, np.minimum(2 * lengths, M + 1), lengths)
+                continue
+            last_worker = int(win.rank[win.pos[tied[need - 1]]])
+            if with_events:
+                return self._finish(t0, win, counts, last_worker, k, picked=picked)
+            ordered = np.concatenate((np.sort(flat[below]), np.full(need, v)))
+            return self._finish(t0, win, counts, last_worker, k, ordered=ordered)
+
+    def _malenia(self, t0, starts, lengths, M, k, with_events):
+        n = self.n
+        threshold = (n * n / M) * (1 + 1e-9)  # the tracker's float test, verbatim
+        while True:
+            if int(lengths.sum()) > MAX_WINDOW:
+                return None
+            win = _Windows(self.matrix, starts, lengths)
+            last = win.last
+            if not np.isfinite(last).all():
+                return None  # a non-finite duration ahead: the event path decides
+            horizon = last.min()
+            inside = np.flatnonzero(win.flat < horizon)
+            w, j = win.locate(inside)
+            order = np.lexsort((j, w, win.flat[inside]))
+            w, j, inside = w[order], j[order], inside[order]
+            q = self._malenia_stop(w, j, n, M, threshold)
+            if q is not None:
+                counts = np.bincount(w[: q + 1], minlength=n)
+                return self._finish(t0, win, counts, int(w[q]), k, picked=inside[: q + 1],
+                                    sorted_=(w[: q + 1], j[: q + 1]), with_events=with_events)
+            target = t0 + 2 * max(horizon - t0, float(self.means.min()), 1e-300)
+            lengths = np.where(last < target, 2 * lengths, lengths)
+
+    @staticmethod
+    def _malenia_stop(workers, jobs, n, M, threshold):
+        """Index of the arrival at which :class:`malenia.Tracker` says DONE, or None."""
+        if workers.size == 0:
+            return None
+        j = jobs.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = np.where(jobs == 1, 1.0, 1.0 / j - 1.0 / (j - 1.0))
+        complete = np.cumsum(jobs == 1) == n  # no worker left at zero after this arrival
+        start, base = 0, 0.0
+        while start < workers.size:
+            d = delta[start:].copy()
+            d[0] = base + d[0]  # the tracker adds to the value it holds
+            s = np.cumsum(d)
+            cand = np.flatnonzero(complete[start:] & ~(s > threshold))
+            if cand.size == 0:
+                return None
+            q = start + int(cand[0])
+            counts = np.bincount(workers[: q + 1], minlength=n)
+            exact = math.fsum((1.0 / counts).tolist())
+            if _harmonic_ok(exact, counts.tolist(), n, M):
+                return q
+            start, base = q + 1, exact
+        return None
+
+    def _synchronous(self, t0, starts, b, k, with_events):
+        n = self.n
+        if n * b > MAX_WINDOW:
+            return None
+        win = _Windows(self.matrix, starts, np.full(n, b, dtype=np.int64))
+        counts = np.full(n, b, dtype=np.int64)
+        ends = win.value(counts, 0)
+        if not np.isfinite(ends).all():
+            return None
+        last_worker = int(np.lexsort((np.arange(n), ends))[-1])
+        picked = np.arange(n * b)  # every candidate
+        if with_events:
+            return self._finish(t0, win, counts, last_worker, k, picked=picked, idle=True)
+        return self._finish(t0, win, counts, last_worker, k, ordered=np.sort(win.flat[picked]),
+                            idle=True)
+
+    # -- common end of a round ----------------------------------------------------------
+    def _finish(self, t0, win, counts, last_worker, k, *, ordered=None, picked=None,
+                sorted_=None, idle=False, with_events=True):
+        """Outcome of a round whose processed completions are known: either their sorted
+        times ``ordered`` (no events), or their ``flat`` indices ``picked`` (sorted
+        lexicographically here unless ``sorted_`` gives their workers and jobs)."""
+        n = self.n
+        events = None
+        if picked is not None:
+            if sorted_ is None:
+                w, j = win.locate(picked)
+                order = np.lexsort((j, w, win.flat[picked]))
+                picked, w, j = picked[order], w[order], j[order]
+            else:
+                w, j = sorted_
+            ordered = win.flat[picked]
+        now = clock_chain(t0, ordered)
+        if picked is not None and with_events:
+            begins = win.job_starts(picked, w, j).tolist()
+            if type(t0) is int:  # SimPy's clock starts at the int 0: first jobs start at 0
+                begins = [t0 if job == 1 else b for b, job in zip(begins, j.tolist(), strict=True)]
+            events = list(zip(w.tolist(), ["used"] * w.size, begins, ordered.tolist(),
+                              [k] * w.size, strict=True))
+        processed = int(counts.sum())
+        used = counts
+        cancelled = 0
+        available = None
+        if not idle:
+            f_start, f_end = win.value(counts, 0), win.value(counts, 1)
+            starts_out = f_start.tolist()
+            if type(t0) is int and events is not None:
+                starts_out = [t0 if c == 0 else x
+                              for x, c in zip(starts_out, counts.tolist(), strict=True)]
+            f_end[last_worker] = 0.0  # the worker that ended the round starts nothing
+            if not np.isfinite(f_end).all():
+                return None  # the event path raises at the start of that job
+            busy = np.ones(n, dtype=np.int64)
+            busy[last_worker] = 0
+            if self.in_flight == "cancel":
+                used = counts + busy
+                cancelled = n - 1
+                if events is not None:
+                    events.extend((i, "cancelled", s, now, k)
+                                  for i, s in enumerate(starts_out) if i != last_worker)
+            else:
+                started = (f_start < now) & (busy == 1)
+                used = counts + started
+                avail = np.where(started, f_end, f_start)
+                avail[last_worker] = now
+                available = avail.tolist()
+                self._available = (available, avail)
+                processed += int(np.count_nonzero(started))
+                if events is not None:
+                    for i in np.flatnonzero(started).tolist():
+                        events.append((i, "discarded", starts_out[i], float(f_end[i]), k))
+        self.matrix.advance(used)
+        self.previous = counts
+        return RoundOutcome(now, counts, processed, cancelled, available, events)
