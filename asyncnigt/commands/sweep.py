@@ -91,7 +91,8 @@ def _print_summary(outcome) -> None:
 
     cols = outcome.summary_columns
     metric = "final_objective" if "final_objective_median" in cols else "final_grad_norm"
-    targets = [c.removesuffix("_reached") for c in cols if c.endswith("_reached")]
+    targets = sorted((c.removesuffix("_reached") for c in cols if c.endswith("_reached")),
+                     key=_target_order)
     headers = ["cell", "method", "runs", f"{metric} median [q20, q80]",
                *(f"{t.replace('time_to_', 't→')} median (reached)" for t in targets)]
     rows = []
@@ -102,6 +103,15 @@ def _print_summary(outcome) -> None:
             line.append(f"{_fmt(rec[t + '_median'])} ({rec[t + '_reached']}/{rec['seeds']})")
         rows.append(line)
     print(format_table(headers, rows))
+
+
+def _target_order(column: str):
+    """``time_to_objective_50.0`` before ``time_to_objective_150.0``."""
+    key, _, value = column.rpartition("_")
+    try:
+        return key, float(value)
+    except ValueError:
+        return key, 0.0
 
 
 def _band(rec, metric) -> str:
