@@ -289,3 +289,15 @@ def test_matrix_reads_like_take(model):
     m.hand_back()
     for i in range(n):
         assert [s.take(i) for _ in range(50)] == ref_draws[i][1 + used[i]: 51 + used[i]]
+
+
+def test_malenia_exact_replay_fallback(monkeypatch):
+    """When the quick Malenia stop cannot decide a float test it defers to the exact
+    replay of every arrival; force that path and compare with the event level."""
+    monkeypatch.setattr(fast_round.FastRounds, "_malenia_quick",
+                        staticmethod(lambda *a: fast_round._AMBIGUOUS))
+    doc = scenario_doc({"model": "lognormal", "mean": {"preset": "sqrt"}, "sigma": 0.5},
+                       {"name": "malenia_sgd", "batch": 30}, n=12, stop={"updates": 6})
+    assert_same(doc)
+    assert_same(scenario_doc([1.0, 1.0, 1.0], {"name": "malenia_sgd", "batch": 15},
+                             stop={"updates": 6}))

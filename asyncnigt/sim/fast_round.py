@@ -54,6 +54,8 @@ from ..aggregation.malenia import _harmonic_ok
 from ..timing.streams import BLOCK
 
 MAX_WINDOW = 50_000_000  # candidate durations of one round beyond which the events path runs
+TAIL_ROWS = 48  # workers below which long windows are summed as one rectangle
+_AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
 def applicable(ctx, pool_speeds) -> bool:
@@ -75,7 +77,9 @@ class DurationMatrix:
         self.const = np.array([0.0 if c is None else c for c in consts])
         rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
         longest = max((len(r) for r in rest), default=0)
-        self.cap = max(2 * BLOCK, 2 * longest, 8)
+        self.longest_block = max([BLOCK] + [len(m.samples) for m in stream.models
+                                            if getattr(m, "mode", None) == "replay"])
+        self.cap = max(2 * self.longest_block, 2 * longest, 8)
         self.buf = np.empty((n, self.cap))
         self.pos = np.zeros(n, dtype=np.int64)
         self.end = np.zeros(n, dtype=np.int64)
@@ -93,25 +97,35 @@ class DurationMatrix:
         if short.size == 0:
             return
         top = int(need[short].max())
-        if top + BLOCK > self.cap:
-            self._grow(max(2 * self.cap, top + BLOCK))
-        buf, stream = self.buf, self.stream
-        for i in short.tolist():
-            p, e, k = int(self.pos[i]), int(self.end[i]), int(need[i])
-            if self.const_rows[i]:
-                self.pos[i], self.end[i] = 0, self.cap  # the whole row holds the constant
-                continue
-            r = e - p
-            if p:
-                buf[i, :r] = buf[i, p:e]
-            while r < k:
-                block = stream.draw_block(i)
-                if r + len(block) > self.cap:
-                    self._grow(max(2 * self.cap, r + len(block)))
-                    buf = self.buf
-                buf[i, r: r + len(block)] = block
-                r += len(block)
-            self.pos[i], self.end[i] = 0, r
+        if top + self.longest_block > self.cap:
+            self._grow(max(2 * self.cap, top + self.longest_block))
+        const = self.const_rows[short]
+        if const.any():  # the whole row holds the constant
+            self.pos[short[const]] = 0
+            self.end[short[const]] = self.cap
+            short = short[~const]
+            if short.size == 0:
+                return
+        # move the unconsumed durations of the short rows to the front, all at once
+        p, left = self.pos[short], self.end[short] - self.pos[short]
+        width = int(left.max())
+        if width:
+            cols = np.minimum(p[:, None] + np.arange(width), self.cap - 1)  # beyond: unused
+            self.buf[short, :width] = self.buf[short[:, None], cols]
+        self.pos[short] = 0
+        self.end[short] = left
+        draw = self.stream.draw_block
+        while True:  # append blocks, in each worker's order, until every row has enough
+            lacking = short[self.end[short] < need[short]]
+            if lacking.size == 0:
+                return
+            for i in lacking.tolist():
+                block = draw(i)
+                e = int(self.end[i])
+                if e + block.size > self.cap:
+                    self._grow(max(2 * self.cap, e + block.size))
+                self.buf[i, e: e + block.size] = block
+                self.end[i] = e + block.size
 
     def _grow(self, cap: int) -> None:
         new = np.empty((self.n, cap))
@@ -186,16 +200,25 @@ class _Windows:
     def __init__(self, matrix: DurationMatrix, starts: np.ndarray, lengths: np.ndarray):
         n = starts.size
         self.starts, self.lengths = starts, lengths
+        rank = np.argsort(-lengths)  # workers, longest windows first (any tie order)
+        top = int(lengths[rank[0]])
+        # a_j = number of workers with L > j, for j = 0..top-1
+        a = n - np.cumsum(np.bincount(lengths, minlength=top + 1)[:top])
+        # Past the first job number with few workers left (a "tail"), those workers all
+        # get the longest window: their blocks are then a rectangle summed by one
+        # accumulate instead of one small vector addition per job number.
+        few = np.flatnonzero(a <= TAIL_ROWS)
+        tail = int(few[0]) if few.size and top - int(few[0]) > 2 else top
+        if tail < top:
+            a[tail:] = a[tail]
+            lengths = lengths.copy()
+            lengths[rank[: a[tail]]] = top
+        self.lengths, self.rank, self.a = lengths, rank, a
         matrix.ensure(lengths)
-        rank = np.argsort(-lengths, kind="stable")  # workers, longest windows first
-        self.rank = rank
         self.place = np.empty(n, dtype=np.int64)  # place[worker] = its rank
         self.place[rank] = np.arange(n)
-        sorted_len = lengths[rank]
-        top = int(sorted_len[0])
-        # a_j = number of workers with L > j, for j = 0..top-1
-        self.a = a = n - np.searchsorted(sorted_len[::-1], np.arange(top), side="right")
-        self.offs = offs = np.concatenate(([0], np.cumsum(a)))
+        self.offs = offs = np.zeros(top + 1, dtype=np.int64)
+        np.cumsum(a, out=offs[1:])
         total = int(offs[-1])
         job = np.repeat(np.arange(top), a)  # job index (0-based) of each element
         pos = np.arange(total) - offs[job]  # rank of its worker
@@ -204,8 +227,14 @@ class _Windows:
         self.flat = flat = np.take(matrix.buf.reshape(-1), base[pos] + job)
         flat[: a[0]] += starts[rank]
         o = offs.tolist()
-        for j, k in enumerate(a.tolist()[1:], 1):
+        for j, k in enumerate(a[1:tail].tolist(), 1):
             np.add(flat[o[j - 1]: o[j - 1] + k], flat[o[j]: o[j] + k], out=flat[o[j]: o[j] + k])
+        if tail < top:
+            r = int(a[tail])
+            block = flat[o[tail]:].reshape(top - tail, r)
+            if tail:
+                block[0] += flat[o[tail - 1]: o[tail - 1] + r]
+            np.cumsum(block, axis=0, out=block)
 
     def locate(self, idx: np.ndarray):
         """Worker and job number (1-based) of the completions ``flat[idx]``."""
@@ -221,6 +250,14 @@ class _Windows:
         j = counts + offset
         idx = self.offs[np.maximum(j - 1, 0)] + self.place
         return np.where(j > 0, self.flat[idx], self.starts)
+
+    def in_flight(self, counts: np.ndarray):
+        """Start and end of every worker's job number counts_i + 1."""
+        place = self.place
+        end = self.flat[self.offs[counts] + place]
+        start = np.where(counts > 0, self.flat[self.offs[np.maximum(counts - 1, 0)] + place],
+                         self.starts)
+        return start, end
 
     @property
     def last(self) -> np.ndarray:
@@ -247,6 +284,7 @@ class FastRounds:
         self.previous = np.zeros(self.n)
         self.handed_back = False
         self._available = (None, None)  # (list given by the last outcome, its array)
+        self._expected = (None, None)  # (M, expected counts when all start together)
 
     # -- bookkeeping with the event-level path ------------------------------------------
     def hand_back(self) -> None:
@@ -272,7 +310,7 @@ class FastRounds:
             starts = np.maximum(t0, array)
         if self.aggregation == "synchronous":
             return self._synchronous(t0, starts, M, k, with_events)
-        lengths = self._predict(t0, starts, M)
+        lengths = self._predict(t0, None if available is None else starts, M)
         if self.aggregation == "rennala":
             return self._rennala(t0, starts, lengths, M, k, with_events)
         return self._malenia(t0, starts, lengths, M, k, with_events)
@@ -286,14 +324,23 @@ class FastRounds:
             span = M / total if total > 0 else 0.0
         else:  # malenia: every worker once, and the harmonic condition at mean rates
             span = max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
-        with np.errstate(invalid="ignore"):
-            expected = rates * np.maximum(0.0, t0 + span - starts)
-        expected[~np.isfinite(expected)] = M
+        if starts is None:  # all start at t0: the expected counts depend on M only
+            if self._expected[0] != M:
+                self._expected = (M, self._expect(rates * span, M))
+            expected = self._expected[1]
+        else:
+            with np.errstate(invalid="ignore"):
+                expected = self._expect(rates * np.maximum(0.0, t0 + span - starts), M)
         guess = np.maximum(expected, self.previous)
         lengths = (1.2 * guess + np.sqrt(guess) + 2).astype(np.int64)
         if self.aggregation == "rennala":
             np.minimum(lengths, M + 1, out=lengths)  # a worker contributes at most M
         return lengths
+
+    @staticmethod
+    def _expect(expected: np.ndarray, M: int) -> np.ndarray:
+        expected[~np.isfinite(expected)] = M  # free workers (mean 0)
+        return expected
 
     def _rennala(self, t0, starts, lengths, M, k, with_events):
         while True:
@@ -302,7 +349,7 @@ class FastRounds:
             win = _Windows(self.matrix, starts, lengths)
             flat = win.flat
             if M > flat.size:
-                lengths = np.minimum(2 * lengths, M + 1)
+                lengths = np.minimum(2 * win.lengths, M + 1)
                 continue
             v = np.partition(flat, M - 1)[M - 1]
             if not math.isfinite(v):
@@ -315,6 +362,7 @@ class FastRounds:
                 tied = tied[np.lexsort((tj, tw))]
             picked = np.concatenate((below, tied[:need]))
             counts = win.count_rows(picked)
+            lengths = win.lengths
             saturated = counts >= lengths
             if saturated.any():
                 lengths = np.where(saturated, np.minimum(2 * lengths, M + 1), lengths)
@@ -336,6 +384,15 @@ class FastRounds:
             if not np.isfinite(last).all():
                 return None  # a non-finite duration ahead: the event path decides
             horizon = last.min()
+            if not with_events:
+                found = self._malenia_quick(win, horizon, n, M, threshold)
+                if found is None:  # the stop lies beyond the windows: lengthen them
+                    target = t0 + 2 * max(horizon - t0, float(self.means.min()), 1e-300)
+                    lengths = np.where(last < target, 2 * win.lengths, win.lengths)
+                    continue
+                if found is not _AMBIGUOUS:
+                    counts, last_worker, ordered = found
+                    return self._finish(t0, win, counts, last_worker, k, ordered=ordered)
             inside = np.flatnonzero(win.flat < horizon)
             w, j = win.locate(inside)
             order = np.lexsort((j, w, win.flat[inside]))
@@ -346,7 +403,89 @@ class FastRounds:
                 return self._finish(t0, win, counts, int(w[q]), k, picked=inside[: q + 1],
                                     sorted_=(w[: q + 1], j[: q + 1]), with_events=with_events)
             target = t0 + 2 * max(horizon - t0, float(self.means.min()), 1e-300)
-            lengths = np.where(last < target, 2 * lengths, lengths)
+            lengths = np.where(last < target, 2 * win.lengths, win.lengths)
+
+    @staticmethod
+    def _malenia_quick(win, horizon, n, M, threshold):
+        """Malenia's stop without sorting the arrivals before the last worker's first.
+
+        Until every worker has a gradient the tracker only accumulates its float sum
+        S = Σ 1/M_i, so the counts at that arrival are per-worker counts below it, and S
+        there equals Σ 1/M_i up to the tracker's rounding, bounded by ``tol``. Later
+        arrivals are sorted and replayed: while S is known only within ``tol``, each
+        "S > threshold" test is decided when it is clear by more than ``tol`` (else
+        ``_AMBIGUOUS``: the caller replays every arrival exactly); once the tracker has
+        re-checked exactly, it holds the fsum and the replay is exact. Returns
+        (counts, last worker, sorted times of the processed arrivals), None when the stop
+        is not below ``horizon``, or ``_AMBIGUOUS``.
+        """
+        flat = win.flat
+        first = flat[win.place]  # c_i1: job-number-1 block, in rank order
+        top = first.max()
+        i_star = int(np.flatnonzero(first == top)[-1])  # ties: the largest worker index last
+        if not top < horizon:
+            return None
+        done = np.flatnonzero(flat < top)
+        tied = np.flatnonzero(flat == top)
+        tw, tj = win.locate(tied)
+        done = np.concatenate((done, tied[(tw < i_star) | ((tw == i_star) & (tj == 1))]))
+        counts = win.count_rows(done)
+        k0 = done.size
+        unit = 2.0**-53
+        s = float(np.sum(1.0 / counts))
+        post = None
+        start, base, exact_mode, last_worker = 0, s, False, i_star
+        # the arrival that completed the set of workers: the tracker tests it first
+        while True:
+            if not exact_mode:
+                tol = 4 * unit * n * (k0 + start + n)
+            if start == 0:
+                value = base
+                if not exact_mode and abs(value - threshold) <= tol:
+                    return _AMBIGUOUS
+                if not value > threshold:
+                    q_counts = counts
+                    exact = math.fsum((1.0 / q_counts).tolist())
+                    if _harmonic_ok(exact, q_counts.tolist(), n, M):
+                        return counts, last_worker, np.sort(flat[done])
+                    base, exact_mode = exact, True
+            if post is None:
+                mask = flat < horizon
+                mask[done] = False
+                post = np.flatnonzero(mask)
+                vals = flat[post]
+                order = np.argsort(vals)
+                vals = vals[order]
+                post = post[order]
+                if vals.size > 1 and not (vals[1:] != vals[:-1]).all():  # exact ties
+                    pw, pj = win.locate(post)
+                    order = np.lexsort((pj, pw, vals))
+                    post, vals = post[order], vals[order]
+                pw, pj = win.locate(post)
+                jf = pj.astype(float)
+                delta = 1.0 / jf - 1.0 / (jf - 1.0)  # every post arrival is a worker's 2nd+
+            if start >= post.size:
+                return None
+            d = delta[start:].copy()
+            d[0] = base + d[0]
+            run = np.cumsum(d)
+            if exact_mode:
+                cand = np.flatnonzero(~(run > threshold))
+            else:
+                tol = 4 * unit * n * (k0 + start + n + np.arange(run.size))
+                cand = np.flatnonzero(~(run > threshold + tol))
+            if cand.size == 0:
+                return None
+            c = int(cand[0])
+            if not exact_mode and abs(run[c] - threshold) <= tol[c]:
+                return _AMBIGUOUS
+            q = start + c
+            q_counts = counts + np.bincount(pw[: q + 1], minlength=n)
+            exact = math.fsum((1.0 / q_counts).tolist())
+            if _harmonic_ok(exact, q_counts.tolist(), n, M):
+                ordered = np.concatenate((np.sort(flat[done]), vals[: q + 1]))
+                return q_counts, int(pw[q]), ordered
+            start, base, exact_mode = q + 1, exact, True
 
     @staticmethod
     def _malenia_stop(workers, jobs, n, M, threshold):
@@ -417,7 +556,7 @@ class FastRounds:
         cancelled = 0
         available = None
         if not idle:
-            f_start, f_end = win.value(counts, 0), win.value(counts, 1)
+            f_start, f_end = win.in_flight(counts)
             starts_out = f_start.tolist()
             if type(t0) is int and events is not None:
                 starts_out = [t0 if c == 0 else x

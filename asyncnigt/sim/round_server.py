@@ -47,7 +47,9 @@ class RoundServer:
         self.init_batch = int(params.get("init_batch") or self.batch)
         self.in_flight = params.get("in_flight", "cancel")
         self.compute = ctx.compute
-        self.pool = ComputePool(env, ctx.n, self._duration, ctx.speeds)
+        # without per-step timing a job's duration is the stream's next draw: bind it directly
+        duration = self._duration if ctx.per_step else ctx.compute.take
+        self.pool = ComputePool(env, ctx.n, duration, ctx.speeds)
         self.pool.on_finish = self._on_finish
         if rec.events is not None:
             self.pool.on_cancel = lambda i, s, t: rec.event(i, "cancelled", s, t, self.k)
@@ -104,15 +106,15 @@ class RoundServer:
         self.done.succeed()
 
     def _gradient(self, x: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        contributors = counts > 0
+        per_worker = counts[counts > 0]
         if self.buffer is not None:
             sums = self.buffer.sums(counts)
         else:
             workers = np.repeat(np.arange(self.ctx.n), counts)
-            grads = self.ctx.oracle.gradients(np.broadcast_to(x, (len(workers), x.size)), workers).grads
-            starts = np.concatenate(([0], np.cumsum(counts[contributors])[:-1]))
-            sums = np.add.reduceat(grads, starts, axis=0)
-        return self.agg.combine(sums, counts[contributors])
+            points = np.broadcast_to(x, (len(workers), x.size))
+            grads = self.ctx.oracle.gradients(points, workers).grads
+            sums = np.add.reduceat(grads, np.cumsum(per_worker) - per_worker, axis=0)
+        return self.agg.combine(sums, per_worker)
 
     def _event_round(self, x: np.ndarray, M: int):
         """One round on the event-level path; returns the per-worker counts."""
@@ -143,6 +145,14 @@ class RoundServer:
         return out.counts
 
     def process(self):
+        """The server's SimPy process: rounds until the stop rule."""
+        self.worker_used = np.zeros(self.ctx.n, dtype=np.int64)
+        try:
+            yield from self._rounds()
+        finally:  # also when a NumericalError stops the run
+            self.rec.worker_used[:] = self.worker_used.tolist()
+
+    def _rounds(self):
         env, ctx, rule, rec, stop = self.env, self.ctx, self.rule, self.rec, self.ctx.stop
         rec.record(0, 0.0, rule.params(self.state))
         self.available = None  # per-worker earliest start of the next round; None: now
@@ -171,8 +181,7 @@ class RoundServer:
             rec.communications += 1
             rec.comm_time += kappa
             rec.used += int(counts.sum())
-            for i in np.flatnonzero(counts).tolist():
-                rec.worker_used[i] += int(counts[i])
+            self.worker_used += counts
             self.state = rule.update(self.state, g)
             self.k += 1
             rec.record(self.k, env.now, rule.params(self.state))
