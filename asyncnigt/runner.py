@@ -14,11 +14,13 @@ the end, so an interrupted run leaves either a complete directory or none.
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
 import platform
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -64,7 +66,10 @@ def time_to_target(rows, columns, column: str, target: float, sense: str) -> flo
 
 def summarize(label, config, result, scenario, sense) -> dict:
     cols, rows = result.columns, result.rows
-    last = dict(zip(cols, rows[-1]))
+    if rows:
+        last = dict(zip(cols, rows[-1]))
+    else:  # a non-finite initial point or first evaluation: nothing happened
+        last = {**dict.fromkeys(cols, 0), "time": 0.0, "comm_time": 0.0}
     evaluated = [r for r in rows if len(r) > cols.index("objective") and r[cols.index("objective")] is not None]
     final = dict(zip(cols, evaluated[-1])) if evaluated else {}
     targets = {
@@ -120,7 +125,8 @@ def run_scenario(scenario, out: str | Path, report=None, progress=None) -> list[
     streams = Streams(scenario.seed)
     problem = build_problem(scenario, streams)  # bad problem input fails before any write
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    remove_stale(out)
+    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=_temp_prefix(out, "partial")))
     os.chmod(work, DIR_MODE)
     try:
         outcomes = _run_into(scenario, problem, streams, work, report, progress)
@@ -171,10 +177,37 @@ def _finite(obj):
 
 def _replace_dir(work: Path, out: Path) -> None:
     if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=_temp_prefix(out, "old")))
         out.rename(old / "run")
         work.rename(out)
         shutil.rmtree(old, ignore_errors=True)
     else:
         work.rename(out)
     sys.stdout.flush()
+
+
+def _temp_prefix(out: Path, kind: str) -> str:
+    """``.NAME.partial-HOST-PID-`` (or ``.old-``): names a temporary directory beside OUT
+    with the process that owns it, so that a later run can tell when it is stale."""
+    return f".{out.name}.{kind}-{socket.gethostname()}-{os.getpid()}-"
+
+
+def remove_stale(out: Path) -> None:
+    """Remove temporary directories of OUT left by killed runs on this host (their
+    process no longer exists); those of live processes and other hosts are left alone."""
+    host = socket.gethostname()
+    for entry in out.parent.glob(f".{glob.escape(out.name)}.*-*"):
+        kind, _, rest = entry.name[len(out.name) + 2:].partition("-")
+        owner, pid = rest.rsplit("-", 2)[:2] if rest.count("-") >= 2 else ("", "")
+        if kind in ("partial", "old") and owner == host and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True

@@ -119,7 +119,8 @@ def read_yaml(path: str | Path) -> dict:
         raise ScenarioError("", f"cannot read {path}: {err.strerror or err}") from None
     data = parse_yaml(text, str(path))
     if not isinstance(data, dict):
-        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        kind = {list: "list", str: "string", bool: "boolean"}.get(type(data), "number")
+        got = "an empty file" if data is None else f"a {kind}"
         raise ScenarioError("", f"{path}: the top level must be a mapping of keys, got {got}")
     return data
 
@@ -198,7 +199,7 @@ def parse_scenario(doc: dict, overrides=()) -> Scenario:
         raise
 
 
-MAX_WORKERS = 1_000_000  # per-worker models are materialised while parsing
+MAX_WORKERS = 100_000  # per-worker models and values are materialised while parsing
 
 TOP = ("name", "seed", "workers", "problem", "methods", "stop", "evaluation", "targets", "output")
 
