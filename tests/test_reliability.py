@@ -366,7 +366,8 @@ def test_non_finite_values_stop_the_method_keep_rows_and_exit_3(
         assert summary["status"] == "numerical_error"
         found, update, when = MESSAGE.fullmatch(summary["message"]).groups()
         assert found == kind
-        assert f"asyncnigt: {label}: {summary['message']}" in err.splitlines()
+        assert (f"asyncnigt: {label} stopped: {summary['message']} (rows so far kept in "
+                f"{out / label / 'metrics.csv'})") in err.splitlines()
         kept = (out / label / "metrics.csv").read_text().splitlines()
         reference = (clean / label / "metrics.csv").read_text().splitlines()
         rows = len(kept) - 1
@@ -397,7 +398,7 @@ def test_built_in_overflow_exits_3_through_the_real_entry_point(tmp_path):
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 2 and all(MESSAGE.search(line) for line in lines)
-    assert lines[0].startswith("asyncnigt: rennala_nigt: non-finite duration at update ")
+    assert lines[0].startswith("asyncnigt: rennala_nigt stopped: non-finite duration at update ")
     assert (out / "summary.csv").is_file() and (out / "objective.png").is_file()
 
 

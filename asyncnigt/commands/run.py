@@ -37,8 +37,11 @@ def run(args) -> int:
         print_table(outcomes, scenario)
         print(f"results in {out}")
     failed = [o for o in outcomes if o.summary["status"] != "ok"]
-    for o in failed:
-        print(f"asyncnigt: {o.label}: {o.summary['message']}", file=sys.stderr)
+    for o in failed:  # e.g. "asyncnigt: rn (rennala_nigt) stopped: non-finite gradient at ..."
+        method = o.summary["method"]
+        name = o.label if o.label == method else f"{o.label} ({method})"
+        print(f"asyncnigt: {name} stopped: {o.summary['message']} (rows so far kept in "
+              f"{out / o.label / 'metrics.csv'})", file=sys.stderr)
     return EXIT_NUMERICAL if failed else 0
 
 
