@@ -556,6 +556,44 @@ def test_sigkill_at_random_points_leaves_complete_runs_or_none(tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["run"]  # stale folders removed
 
 
+SWEEP_SCENARIO = KILL_SCENARIO.replace("updates: 50", "updates: 15")
+
+
+def complete_runs(sweep: Path) -> dict[str, dict[str, bytes]]:
+    return {str(p.parent.relative_to(sweep)): files(p.parent)
+            for p in sorted(sweep.glob("*/seed*/summary.csv"))}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigint_ends_a_sweep_cleanly_keeping_finished_runs(tmp_path, jobs):
+    """Ctrl-C (SIGINT) once a run has finished: exit 130 without a traceback, finished
+    runs complete on disk, no half-built run directory; the same command finishes the
+    sweep and leaves the finished runs' files unchanged."""
+    path = tmp_path / "s.yaml"
+    path.write_text(SWEEP_SCENARIO, encoding="utf-8")
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "asyncnigt", "sweep", str(path), "--seeds", "0:8", "--jobs",
+           str(jobs), "--out", str(out), "--quiet", "--no-plots"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not complete_runs(out) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "asyncnigt: interrupted" in err
+    kept = complete_runs(out)
+    assert 1 <= len(kept) < 8
+    runs = [p for p in out.glob("*/*") if p.is_dir()]
+    assert all((p / "summary.csv").is_file() for p in runs if not p.name.startswith("."))
+    assert not [p for p in out.rglob(".*") if ".partial-" in p.name]  # removed on SIGINT
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    done = complete_runs(out)
+    assert len(done) == 8 and (out / "sweep.csv").is_file()
+    assert all(done[name] == runs_files for name, runs_files in kept.items())
+
+
 # ------------------------------------------------------------------ determinism
 
 
