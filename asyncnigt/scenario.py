@@ -97,8 +97,9 @@ def parse_yaml(text: str, source: str):
     except yaml.reader.ReaderError as err:  # a character YAML does not allow
         line = text.count("\n", 0, err.position) + 1
         column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        char = err.character if isinstance(err.character, int) else ord(err.character)
         raise ScenarioError("", f"invalid YAML in {source} at line {line}, column {column}: "
-                                f"{err.reason} (character {err.character!r})") from None
+                                f"{err.reason} (character U+{char:04X})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -109,7 +110,7 @@ def parse_yaml(text: str, source: str):
 def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        what = "is a directory, not a scenario file" if path.is_dir() else "not found"
+        what = "is a directory, not a file" if path.is_dir() else "not found"
         raise ScenarioError("", f"scenario file {what}: {path}")
     try:
         text = path.read_text(encoding="utf-8")

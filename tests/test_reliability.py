@@ -77,11 +77,12 @@ def lqr(**extra):
 # (case, YAML text or None for a missing file, extra CLI arguments, expected message part)
 BAD_INPUT = [
     ("missing file", None, (), "scenario file not found"),
-    ("a directory", "<dir>", (), "is a directory, not a scenario file"),
+    ("a directory", "<dir>", (), "scenario file is a directory, not a file"),
     ("invalid YAML", BASE.replace("[1.0, 1.5, 2.0]", "[1.0, 1.5, 2.0"),
      (), "invalid YAML in {path} at line 7, column 8: expected ',' or ']'"),
     ("tab indentation", BASE.replace("  n: 3", "\tn: 3"), (), "at line 4, column 1"),
-    ("NUL character", BASE.replace("base", "ba\x00se"), (), "at line 1, column 9"),
+    ("NUL character", BASE.replace("base", "ba\x00se"), (),
+     "at line 1, column 9: special characters are not allowed (character U+0000)"),
     ("duplicate key", BASE + "seed: 2\n", (), "found duplicate key 'seed'"),
     ("not UTF-8", b"name: \xff\xfe\n", (), "is not a UTF-8 text file"),
     ("empty file", "", (), "top level must be a mapping of keys, got an empty file"),
@@ -145,7 +146,7 @@ BAD_INPUT = [
      "workers.compute.high: must be > low"),
     ("lognormal sigma overflowing", edited(workers__compute={"model": "lognormal", "mean": 1,
                                                              "sigma": 1e200}), (),
-     "workers.compute:"),
+     "workers.compute: the parameters of model 'lognormal' overflow floating point"),
     ("zero bandwidth", edited(workers__comm={"upload": {"bandwidth": 0}}), (),
      "workers.comm.upload.bandwidth: must be > 0"),
     ("link time overflowing", edited(workers__comm={"upload": {"bandwidth": 1e-320}}), (),

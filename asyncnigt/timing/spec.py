@@ -73,7 +73,10 @@ def parse_durations(node: Node, n: int, default_model: str = "fixed") -> list:
         node.resolved[key] = values[key]
     try:
         return [_model(model, node, {k: v[i] for k, v in values.items()}, i, n) for i in range(n)]
-    except (ValueError, OverflowError) as err:  # overflow: e.g. a lognormal sigma² > 1e308
+    except OverflowError:  # e.g. a lognormal sigma whose square exceeds 1e308
+        raise ScenarioError(node.path, f"the parameters of model '{model}' overflow "
+                                       "floating point") from None
+    except ValueError as err:
         if isinstance(err, ScenarioError):
             raise
         raise ScenarioError(node.path, str(err)) from None
