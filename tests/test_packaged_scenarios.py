@@ -17,10 +17,12 @@ def tiny(path: Path) -> list[str]:
     """Overrides that shrink a scenario to a few updates and short trajectories."""
     doc = read_yaml(path)
     sets = ["stop.updates=2", "output.events=0"]
-    if doc["problem"]["kind"] == "gym":
+    if doc["problem"]["kind"] == "gym":  # rollouts dominate: few, short, small batches
         sets += ["problem.horizon=10", "problem.eval_episodes=1"]
-        if doc["workers"]["n"] > 10:
-            sets.append("workers.n=10")
+        if doc["workers"]["n"] > 3:  # scenarios with n > 3 use presets, not per-worker lists
+            sets.append("workers.n=3")
+        for k, method in enumerate(doc["methods"]):
+            sets += [f"methods[{k}].{key}=1" for key in ("batch", "init_batch") if key in method]
     return sets
 
 
