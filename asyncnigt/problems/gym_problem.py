@@ -12,9 +12,11 @@ negates, *every* worker's observation gets a flag coordinate appended: 1 for neg
 workers, 0 otherwise, so that one policy can tell the MDPs apart.
 
 Oracle (``GymOracle.gradients``): the k requested trajectories are rolled out in
-lockstep, one environment instance per row (taken from a pool per environment variant,
-created lazily, reused across calls), one batched policy call per step for all live
-rows that share a θ. Trajectory j of worker i first draws, from worker i's generator
+lockstep, one batched policy call per step for all live rows that share a θ, the
+environments stepped as a batch (``envs/``): the numpy version of a classic-control
+environment (``vector_envs``), or one gymnasium environment per row (taken from a pool
+per environment variant, created lazily, reused across calls), stepped in ``threads``
+threads for MuJoCo. Trajectory j of worker i first draws, from worker i's generator
 ``streams.generator("oracle", i)`` and in row order, (1) a reset seed
 ``rng.integers(2**32)`` and (2) its whole noise matrix ``policy.draw_noise(rng, H)``
 (:func:`draw_trajectory_randomness`). A trajectory ends after H steps or when the
@@ -30,12 +32,15 @@ environment of worker e mod n (so J = (1/n) Σ_i J_i is estimated evenly when n 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
 from .base import Evaluation, GradientBatch, Oracle, Problem
+from .envs import GymBatch, default_threads, vector_batch
+from .envs.gym_batch import is_mujoco
 from .gpomdp import gpomdp_policy
 from .policies import CategoricalMLPPolicy, GaussianMLPPolicy
 
@@ -88,6 +93,10 @@ class GymProblem(Problem):
     ``policy``: options of the policy, among ``POLICY_OPTIONS`` (the Gaussian-only ones
     are ignored for Discrete actions); kept as ``policy_options``, while the attribute
     ``policy`` holds the policy object (``policies/``).
+
+    ``vector_envs``: roll classic-control environments out with their numpy versions
+    (``envs/classic.py``, equal to gymnasium step by step) where available; ``threads``:
+    threads stepping MuJoCo environments (default one per core). Neither changes results.
     """
 
     sense = "max"
@@ -102,8 +111,14 @@ class GymProblem(Problem):
         worker_env_kwargs: Sequence[dict] | None = None,
         negate_observation_workers: Sequence[int] | None = None,
         eval_episodes: int = 10,
+        vector_envs: bool = True,
+        threads: int | None = None,
     ):
         self.env_id, self.horizon, self.gamma = str(env), int(horizon), float(gamma)
+        self.vector_envs = bool(vector_envs)
+        self.threads = default_threads() if threads is None else int(threads)
+        if self.threads < 1:
+            raise ValueError(f"threads: must be >= 1, got {threads}")
         self.eval_episodes = int(eval_episodes)
         if self.horizon < 1 or not 0.0 < self.gamma <= 1.0 or self.eval_episodes < 1:
             raise ValueError(
@@ -195,6 +210,23 @@ class GymOracle(Oracle):
         space = problem.action_space
         self._box = isinstance(space, gym.spaces.Box)
         self._offset = 0 if self._box else int(space.start)
+        self._executor = None  # threads stepping MuJoCo environments, made on first use
+
+    def _batch(self, workers: np.ndarray):
+        """The environments of rows ``workers``: a numpy batch (classic control) or pooled
+        gymnasium environments, stepped in threads for MuJoCo (``envs/``)."""
+        problem = self.problem
+        if problem.vector_envs:
+            batch = vector_batch(problem.env_id, [problem.worker_kwargs(int(w)) for w in workers])
+            if batch is not None:
+                return batch
+        envs = self._environments(workers)
+        if problem.threads > 1 and envs and is_mujoco(envs[0]):
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(problem.threads - 1,
+                                                    thread_name_prefix="asyncnigt-env")
+            return GymBatch(envs, self._executor, problem.threads)
+        return GymBatch(envs)
 
     def _environments(self, workers: np.ndarray) -> list[gym.Env]:
         """One distinct pooled environment per row, created lazily."""
@@ -217,11 +249,9 @@ class GymOracle(Oracle):
     def _run(self, points, workers, seeds, noise) -> Trajectories:
         """Lockstep rollout of rows (points[j], workers[j]) with the given randomness."""
         k, horizon, flagged = len(workers), self.problem.horizon, self.problem.flagged
-        envs = self._environments(workers)
+        batch = self._batch(workers)
         negate = self._negate[workers]
-        raw = np.array(
-            [env.reset(seed=s)[0] for env, s in zip(envs, seeds, strict=True)], dtype=np.float64
-        )
+        raw = batch.reset(seeds)
         current = worker_observations(raw.reshape(k, -1), negate, flagged)
         obs = np.zeros((k, horizon, self.problem.obs_dim))
         a_type = np.float64 if self._box else np.int64
@@ -240,13 +270,11 @@ class GymOracle(Oracle):
                 if sel.size:
                     actions[sel, t] = self.policy.sample(theta, current[sel], noise[sel, t])
             env_actions = self._env_actions(actions[live, t])
-            out = [envs[j].step(a) for j, a in zip(live, env_actions, strict=True)]
-            next_obs, r, terminated, truncated, _ = zip(*out, strict=True)
+            raw, r, terminated, truncated = batch.step(live, env_actions)
             rewards[live, t] = r
             steps[live] += 1
-            raw = np.array(next_obs, dtype=np.float64).reshape(live.size, -1)
             current[live] = worker_observations(raw, negate[live], flagged)
-            alive[live] = ~(np.array(terminated) | np.array(truncated))
+            alive[live] = ~(terminated | truncated)
         n_t = int(steps.max()) if k else 0
         return Trajectories(obs[:, :n_t], actions[:, :n_t], rewards[:, :n_t], steps)
 
@@ -303,6 +331,9 @@ class GymOracle(Oracle):
         )
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
         for pool in self._pools.values():
             for env in pool:
                 env.close()

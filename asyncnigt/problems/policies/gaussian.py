@@ -89,12 +89,12 @@ class GaussianMLPPolicy(MLPPolicy):
             theta[self.mlp.dim :] = self.init_log_std
         return theta
 
-    def _mean_std(self, theta, y):
-        """(μ, σ, ∂σ/∂z_θ or None) from the network output y."""
+    def _mean_std(self, theta, y, slope: bool = True):
+        """(μ, σ, ∂σ/∂z_θ or None) from the network output y (the slope only if asked)."""
         mu = y[..., : self.action_dim]
         if self.state_dependent_std:
             pre = y[..., self.action_dim :]
-            return mu, softplus(pre) + self.min_std, sigmoid(pre)
+            return mu, softplus(pre) + self.min_std, sigmoid(pre) if slope else None
         return mu, np.broadcast_to(np.exp(theta[self.mlp.dim :]), mu.shape), None
 
     def _head(self, theta, y, u):
@@ -111,7 +111,7 @@ class GaussianMLPPolicy(MLPPolicy):
     def sample(self, theta: np.ndarray, obs: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """Pre-squash actions u = μ_θ(s) + σ_θ(s) ⊙ ε for caller-supplied ε ~ N(0, I)."""
         y, _ = self.mlp.forward(theta, np.asarray(obs, dtype=np.float64))
-        mu, sigma, _ = self._mean_std(theta, y)
+        mu, sigma, _ = self._mean_std(theta, y, slope=False)
         return mu + sigma * noise
 
     def mean_action(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:

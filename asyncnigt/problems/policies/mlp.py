@@ -52,15 +52,24 @@ class TanhMLP:
             (n_in + 1, n_out) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
         ]
         sizes_flat = [a * b for a, b in self.shapes]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes_flat)]).astype(int)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes_flat)]).astype(int).tolist()
         self.dim = int(self.offsets[-1])
+        self._views = None  # (θ, its views): see unflatten
 
     def unflatten(self, theta: np.ndarray) -> list[np.ndarray]:
-        """Views [W_l; b_l] of shape (n_{l-1} + 1, n_l) into θ[: dim]."""
-        return [
+        """Views [W_l; b_l] of shape (n_{l-1} + 1, n_l) into θ[: dim].
+
+        The views of the last θ are kept: a rollout calls the network with the same θ
+        at every step (views follow in-place changes of θ, so reuse is always exact)."""
+        cached = self._views
+        if cached is not None and cached[0] is theta:
+            return cached[1]
+        views = [
             theta[a:b].reshape(shape)
             for a, b, shape in zip(self.offsets[:-1], self.offsets[1:], self.shapes, strict=True)
         ]
+        self._views = (theta, views)
+        return views
 
     def init(
         self, rng: np.random.Generator, hidden_gain: float = np.sqrt(2.0), output_gain=0.01

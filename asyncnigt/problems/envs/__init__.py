@@ -1,0 +1,25 @@
+"""Batched environments for the gym oracle (:mod:`asyncnigt.problems.gym_problem`).
+
+A *batch* steps k rows (trajectories) at once through two calls:
+
+* ``reset(seeds) -> obs (k, o)`` (float64, as the oracle sees them);
+* ``step(live, actions) -> (obs (m, o), rewards (m,), terminated (m,), truncated (m,))`` for
+  the rows ``live`` (m indices into the k rows) and their environment actions.
+
+Two kinds:
+
+* :mod:`.classic`: numpy versions of gymnasium's classic-control environments
+  (``Pendulum-v1``, ``CartPole-v1``, ``MountainCarContinuous-v0``), every row advanced by
+  the same float operations as gymnasium's ``step``, on arrays (tested equal to
+  gymnasium step by step, ``tests/test_envs.py``), including the ``TimeLimit`` truncation
+  that ``gymnasium.make`` adds;
+* :class:`.gym_batch.GymBatch`: gymnasium environments (one per row), stepped in worker
+  threads for MuJoCo environments, whose physics (``mj_step``) releases the GIL. Each
+  environment is stepped by exactly the code gymnasium runs, whatever the thread, so
+  results are bit-for-bit independent of the number of threads.
+"""
+
+from .classic import VECTOR_ENVS, vector_batch
+from .gym_batch import GymBatch, default_threads
+
+__all__ = ["VECTOR_ENVS", "GymBatch", "default_threads", "vector_batch"]

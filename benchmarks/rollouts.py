@@ -1,0 +1,186 @@
+"""Rollout benchmark: environment steps per wall second of a whole gradient computation.
+
+A Rennala round of the paper's setting (n = 10 workers, batch M = 20, so the trajectory
+buffer asks for 2 trajectories per worker at one θ) is computed by the gym oracle
+(:class:`asyncnigt.problems.gym_problem.GymOracle`: policy forward, environment steps and
+the GPOMDP backward pass) and compared, side by side in one process, with
+
+* a **naive loop**: one environment, one trajectory at a time, the policy called on one
+  observation per step, then GPOMDP on that trajectory (the same policy code);
+* the **hardware limit**: for MuJoCo, raw ``mujoco.mj_step`` on every core (one thread
+  per core, each stepping its own ``MjData`` with a constant control; MuJoCo releases the
+  GIL), counted in environment steps (``frame_skip`` physics steps each); for classic
+  control, raw ``env.step`` of one gymnasium environment with a constant action.
+
+Repeats alternate between the variants; medians of wall-clock rates are reported.
+
+    python benchmarks/rollouts.py
+    python benchmarks/rollouts.py --envs Hopper-v5 --horizon 1000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import threading
+import time
+
+import gymnasium as gym
+import numpy as np
+
+from asyncnigt.problems.gpomdp import gpomdp_policy
+from asyncnigt.problems.gym_problem import GymProblem, draw_trajectory_randomness
+from asyncnigt.seeding import Streams
+
+ENVS = ("Pendulum-v1", "Hopper-v5", "Humanoid-v5")
+N_WORKERS, BATCH = 10, 20
+
+
+def make(env_id: str, horizon: int, **options) -> tuple[GymProblem, np.ndarray]:
+    problem = GymProblem(env_id, horizon=horizon, **options)
+    theta = problem.initial_point(Streams(0).generator("init"))
+    return problem, theta
+
+
+def round_workers() -> np.ndarray:
+    """Rows of the trajectory buffer's first call for a Rennala round: ⌈M/n⌉ per worker."""
+    per = -(-BATCH // N_WORKERS)
+    return np.repeat(np.arange(N_WORKERS), per)
+
+
+def oracle_round(problem, theta, seed: int) -> tuple[int, float]:
+    """(environment steps, wall seconds) of one batched gradient call."""
+    oracle = problem.oracle(Streams(seed), N_WORKERS)
+    workers = round_workers()
+    # warm up (environments are made on first use and pooled): a full round
+    oracle.gradients(np.broadcast_to(theta, (len(workers), theta.size)), workers)
+    t0 = time.perf_counter()
+    batch = oracle.gradients(np.broadcast_to(theta, (len(workers), theta.size)), workers)
+    wall = time.perf_counter() - t0
+    oracle.close()
+    return int(batch.steps.sum()), wall
+
+
+def naive_round(problem, theta, seed: int) -> tuple[int, float]:
+    """One environment, one trajectory at a time, the policy called per step."""
+    policy, horizon = problem.policy, problem.horizon
+    rngs = Streams(seed).per_worker("oracle", N_WORKERS)
+    env = problem.make_env(0)
+    box = isinstance(problem.action_space, gym.spaces.Box)
+    low, high = (problem.action_space.low, problem.action_space.high) if box else (None, None)
+    env.reset(seed=0)
+    steps = 0
+    t0 = time.perf_counter()
+    for w in round_workers():
+        reset_seed, noise = draw_trajectory_randomness(rngs[w], policy, horizon)
+        obs = np.asarray(env.reset(seed=reset_seed)[0], dtype=np.float64).reshape(-1)
+        o_hist = np.zeros((horizon, problem.obs_dim))
+        a_hist = np.zeros((horizon,) + policy.action_shape, dtype=np.float64 if box else np.int64)
+        rewards = np.zeros(horizon)
+        t = 0
+        while t < horizon:
+            o_hist[t] = obs
+            a_hist[t] = policy.sample(theta, obs[None], noise[t][None])[0]
+            a = policy.env_action(a_hist[t][None])[0]
+            a = np.clip(a, low, high) if box else a
+            obs, r, terminated, truncated, _ = env.step(a)
+            obs = np.asarray(obs, dtype=np.float64).reshape(-1)
+            rewards[t] = r
+            t += 1
+            if terminated or truncated:
+                break
+        mask = (np.arange(horizon) < t)[None]
+        gpomdp_policy(policy, theta, o_hist[None], a_hist[None], rewards[None], mask, problem.gamma)
+        steps += t
+    wall = time.perf_counter() - t0
+    env.close()
+    return steps, wall
+
+
+def raw_limit(problem, seconds: float = 1.0) -> tuple[int, float]:
+    """Environment steps of the hardware limit in about ``seconds`` (see the docstring)."""
+    env = problem.make_env(0)
+    env.reset(seed=0)
+    unwrapped = env.unwrapped
+    if hasattr(unwrapped, "model") and hasattr(unwrapped, "frame_skip"):
+        import mujoco
+
+        model, skip = unwrapped.model, int(unwrapped.frame_skip)
+        spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+        start = np.zeros(mujoco.mj_stateSize(model, spec))
+        mujoco.mj_getState(model, unwrapped.data, start, spec)
+        counts = []
+
+        def worker():
+            data = mujoco.MjData(model)
+            done, deadline = 0, time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                mujoco.mj_setState(model, data, start, spec)
+                for _ in range(50):  # 50 environment steps from a healthy state
+                    mujoco.mj_step(model, data, nstep=skip)
+                done += 50
+            counts.append(done)
+
+        threads = [threading.Thread(target=worker) for _ in range(os.cpu_count() or 1)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        env.close()
+        return sum(counts), wall
+    action = np.zeros(env.action_space.shape) if isinstance(env.action_space, gym.spaces.Box) \
+        else env.action_space.start
+    steps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(200):
+            _, _, terminated, truncated, _ = env.step(action)
+            steps += 1
+            if terminated or truncated:
+                env.reset()
+    wall = time.perf_counter() - t0
+    env.close()
+    return steps, wall
+
+
+def measure(env_id: str, horizon: int, repeats: int, options: dict | None = None) -> dict:
+    problem, theta = make(env_id, horizon, **(options or {}))
+    rates = {"oracle": [], "naive": [], "limit": []}
+    for r in range(repeats):
+        for name, fn in (("oracle", oracle_round), ("naive", naive_round)):
+            steps, wall = fn(problem, theta, r)
+            rates[name].append(steps / wall)
+        steps, wall = raw_limit(problem)
+        rates["limit"].append(steps / wall)
+    return {k: statistics.median(v) for k, v in rates.items()}
+
+
+def table(envs=ENVS, horizon: int | None = None, repeats: int = 3, out=print,
+          options: dict | None = None) -> list:
+    """Measure and print the rollout table; returns its rows."""
+    out(f"{'environment':<13} {'H':>5} {'oracle steps/s':>15} {'naive steps/s':>14} "
+        f"{'limit steps/s':>14} {'oracle/naive':>13} {'oracle/limit':>13}")
+    rows = []
+    for env_id in envs:
+        h = horizon or (200 if env_id == "Pendulum-v1" else 1000)
+        r = measure(env_id, h, repeats, options)
+        out(f"{env_id:<13} {h:>5} {r['oracle']:>15,.0f} {r['naive']:>14,.0f} {r['limit']:>14,.0f} "
+            f"{r['oracle'] / r['naive']:>13.2f} {r['oracle'] / r['limit']:>13.2f}")
+        rows.append(dict(env=env_id, horizon=h, **r))
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=list(ENVS))
+    parser.add_argument("--horizon", type=int, default=None,
+                        help="default: 200 (Pendulum), 1000 (MuJoCo)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    table(args.envs, args.horizon, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
