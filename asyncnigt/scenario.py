@@ -220,6 +220,10 @@ def _parse(doc: dict) -> Scenario:
     per = compute.take("per", Param("str", "gradient", choices=("gradient", "step")))
     speeds = parse_speeds(compute, n)
     compute_models = parse_durations(compute, n)
+    for i, model in enumerate(compute_models):
+        if model.mean == 0:  # such a worker would finish endlessly many jobs at one instant
+            raise ScenarioError("workers.compute", f"worker {i} computes in zero time; "
+                                "computation times must be > 0 (only communication is free)")
     compute.finish()
     comm = workers.child("comm")
     upload = parse_link(comm.raw("upload", 0.0), n, "workers.comm.upload")

@@ -105,6 +105,8 @@ BAD_INPUT = [
      "methods: must be a non-empty list"),
     ("negative time", edited(workers__compute__times=[1.0, -1.0, 2.0]), (),
      "workers.compute.times[1]: must be >= 0, got -1"),
+    ("zero computation time", edited(workers__compute__times=[0.0, 1.0, 1.0]), (),
+     "workers.compute: worker 0 computes in zero time"),
     ("zero where positive", edited(workers__compute={"model": "exponential", "mean": 0}),
      (), "workers.compute.mean: must be > 0, got 0"),
     ("zero virtual-time budget", edited(stop={"time": 0}), (), "stop.time: must be > 0"),
