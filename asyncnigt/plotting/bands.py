@@ -3,8 +3,9 @@
 Each seed's curve is known at its evaluated rows only. On a common grid of x values
 (virtual time, or gradients used) a seed's value at x is the value of its last evaluated
 row with abscissa ≤ x (step interpolation: the iterate in force at that time). The grid
-runs from 0 to the smallest final abscissa over the seeds, so every point of the band is
-taken over all seeds. Quantiles: ``numpy.quantile`` (default ``linear`` method).
+runs from the largest first abscissa (0 for runs: row 0 is the initial point) to the
+smallest final abscissa over the seeds, so every point of the band is taken over all
+seeds. Quantiles: ``numpy.quantile`` (default ``linear`` method).
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ def step_values(xs, ys, grid) -> np.ndarray:
 
 
 def common_grid(curves, points: int = GRID_POINTS) -> np.ndarray:
-    """0 .. min over curves of their last abscissa."""
+    """From the largest first abscissa to the smallest last one over the curves."""
+    start = max(float(xs[0]) for xs, _ in curves)
     end = min(float(xs[-1]) for xs, _ in curves)
-    return np.linspace(0.0, end, points) if end > 0 else np.zeros(1)
+    return np.linspace(start, end, points) if end > start else np.array([start])
 
 
-def band(curves, points: int = GRID_POINTS):
-    """``(grid, q20, median, q80)`` of ``curves`` = [(xs, ys), ...] (one per seed)."""
+def band(curves, points: int = GRID_POINTS, low: float = LOW, high: float = HIGH):
+    """``(grid, q_low, median, q_high)`` of ``curves`` = [(xs, ys), ...] (one per seed),
+    or ``None`` when every curve is empty."""
     curves = [(xs, ys) for xs, ys in curves if len(xs)]
     if not curves:
         return None
     grid = common_grid(curves, points)
     values = np.vstack([step_values(xs, ys, grid) for xs, ys in curves])
-    low, mid, high = np.quantile(values, [LOW, MID, HIGH], axis=0)
-    return grid, low, mid, high
+    q_low, mid, q_high = np.quantile(values, [low, MID, high], axis=0)
+    return grid, q_low, mid, q_high
