@@ -47,7 +47,8 @@ def heterogeneity_warning(scenario, problem) -> str | None:
     """Why count-weighted methods are a questionable choice here, or ``None``."""
     if not problem.heterogeneous:
         return None
-    weighted = [m.label for m in scenario.methods if METHODS[m.name].aggregation not in EQUAL_WEIGHT]
+    weighted = [m.label for m in scenario.methods
+                if METHODS[m.name].aggregation not in EQUAL_WEIGHT]
     if not weighted:
         return None
     return (f"the problem is heterogeneous and {', '.join(weighted)} weight workers by the "

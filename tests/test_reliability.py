@@ -96,7 +96,8 @@ BAD_INPUT = [
     ("non-string key", BASE + "1: 2\n", (), "1: keys must be strings"),
     ("control character in a key", BASE + '"a\\nb": 1\n', (), "a\\nb: unknown key"),
     ("wrong type", edited(workers__n="three"), (), "workers.n: must be an integer, got 'three'"),
-    ("boolean for an integer", edited(workers__n=True), (), "workers.n: must be an integer, got True"),
+    ("boolean for an integer", edited(workers__n=True), (),
+     "workers.n: must be an integer, got True"),
     ("boolean for a number", edited(methods=[{"name": "rennala_nigt", "step_size": True}]),
      (), "methods[0].step_size: must be a number, got True"),
     ("list for a mapping", edited(workers__compute=[1, 2, 3]), (),
@@ -657,4 +658,5 @@ if __name__ == "__main__":  # the bad-input table of docs/reliability.md
                                  *extra])
             line = err.getvalue().strip().replace(str(path), "FILE").replace("|", "\\|")
             args = " ".join(extra)
-            print(f"| {case[0]}{f' (`{args}`)' if args else ''} | {code} | `{line}` |")
+            tick = "``" if "`" in line else "`"
+            print(f"| {case[0]}{f' (`{args}`)' if args else ''} | {code} | {tick}{line}{tick} |")

@@ -36,7 +36,6 @@ def _chain(p, streams, n):
 
 def _lqr(p, streams, n):
     from .lqr import LQRProblem
-
     from .lqr_exact import MATRIX_NAMES
 
     p = dict(p)
