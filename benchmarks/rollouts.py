@@ -12,7 +12,9 @@ the GPOMDP backward pass) and compared, side by side in one process, with
   GIL), counted in environment steps (``frame_skip`` physics steps each); for classic
   control, raw ``env.step`` of one gymnasium environment with a constant action.
 
-Repeats alternate between the variants; medians of wall-clock rates are reported.
+MuJoCo environments run with ``terminate_when_unhealthy=False``, so that every trajectory
+lasts the horizon (as a trained policy's do) whatever the untrained policy does. Repeats
+alternate between the variants; medians of wall-clock rates are reported.
 
     python benchmarks/rollouts.py
     python benchmarks/rollouts.py --envs Hopper-v5 --horizon 1000 --repeats 3
@@ -145,8 +147,14 @@ def raw_limit(problem, seconds: float = 1.0) -> tuple[int, float]:
     return steps, wall
 
 
+FULL_LENGTH = {"terminate_when_unhealthy": False}  # MuJoCo: every trajectory lasts H steps
+
+
 def measure(env_id: str, horizon: int, repeats: int, options: dict | None = None) -> dict:
-    problem, theta = make(env_id, horizon, **(options or {}))
+    options = dict(options or {})
+    if env_id != "Pendulum-v1":
+        options.setdefault("env_kwargs", FULL_LENGTH)
+    problem, theta = make(env_id, horizon, **options)
     rates = {"oracle": [], "naive": [], "limit": []}
     for r in range(repeats):
         for name, fn in (("oracle", oracle_round), ("naive", naive_round)):

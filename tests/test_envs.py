@@ -18,6 +18,16 @@ from asyncnigt.problems.gym_problem import GymProblem
 from asyncnigt.seeding import Streams
 
 
+class _ForceSplit(dict):
+    """Step statistics that always make GymBatch split a step over its threads."""
+
+    def get(self, key, default=None):
+        return {"serial": 1.0, "split": 0.0}.get(key, default)
+
+
+FORCE_SPLIT = _ForceSplit()
+
+
 def random_actions(space, rng, k):
     if isinstance(space, gym.spaces.Discrete):
         return rng.integers(space.start, space.start + space.n, size=(k, 1))
@@ -109,6 +119,7 @@ def test_mujoco_threads_do_not_change_results(env_id):
                              eval_episodes=2)
         theta = problem.initial_point(Streams(3).generator("init"))
         oracle = problem.oracle(Streams(4), 4)
+        oracle._step_stats = _ForceSplit()  # split every step over the threads
         workers = np.repeat(np.arange(4), 3)
         b1 = oracle.gradients(np.broadcast_to(theta, (12, theta.size)), workers)
         b2 = oracle.gradients(np.broadcast_to(theta, (5, theta.size)), workers[:5])
@@ -128,7 +139,8 @@ def test_gym_batch_threads_equal_serial():
     for threads in (1, 3):
         envs = [gym.make("InvertedPendulum-v5") for _ in range(k)]
         with ThreadPoolExecutor(2) as ex:
-            batch = GymBatch(envs, ex if threads > 1 else None, threads)
+            # a huge measured cost forces the split into threads
+            batch = GymBatch(envs, ex if threads > 1 else None, threads, FORCE_SPLIT)
             obs = [batch.reset(list(range(k)))]
             live = np.arange(k)
             for t in range(30):

@@ -211,6 +211,7 @@ class GymOracle(Oracle):
         self._box = isinstance(space, gym.spaces.Box)
         self._offset = 0 if self._box else int(space.start)
         self._executor = None  # threads stepping MuJoCo environments, made on first use
+        self._step_stats: dict = {}  # measured cost of an environment step (GymBatch)
 
     def _batch(self, workers: np.ndarray):
         """The environments of rows ``workers``: a numpy batch (classic control) or pooled
@@ -225,7 +226,7 @@ class GymOracle(Oracle):
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(problem.threads - 1,
                                                     thread_name_prefix="asyncnigt-env")
-            return GymBatch(envs, self._executor, problem.threads)
+            return GymBatch(envs, self._executor, problem.threads, self._step_stats)
         return GymBatch(envs)
 
     def _environments(self, workers: np.ndarray) -> list[gym.Env]:

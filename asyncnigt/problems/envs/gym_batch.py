@@ -5,17 +5,20 @@ different cores when each worker thread steps its own slice of the rows; the Pyt
 parts of ``env.step`` (wrappers, observation, reward) still take turns on the GIL. Every
 environment is stepped by gymnasium's own ``step`` on its own ``MjData``, and the rows'
 results are gathered in row order, so the outcome is bit-for-bit the same for any number
-of threads (including none).
+of threads (including none). Whether a step is worth splitting is decided from measured
+wall times (the only clock read of the oracle, and it never affects results).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-MIN_ROWS_PER_THREAD = 2  # below this many live rows per thread, step in the calling thread
+MIN_THREAD_WORK = 3e-4  # seconds of stepping per thread below which threads do not pay
+PROBE = 50  # a split step is retried every PROBE steps even when it proved slower
 
 
 def default_threads() -> int:
@@ -32,12 +35,17 @@ class GymBatch:
     """k gymnasium environments (one per row); see the module docstring.
 
     ``executor``: a thread pool shared by the oracle's calls, or ``None`` (serial).
+    ``stats``: a dict shared across batches of one oracle with the measured wall seconds
+    per environment step of serial and split steps (:meth:`_plan`; a performance
+    decision only: the results are the same either way).
     """
 
-    def __init__(self, envs: list, executor: ThreadPoolExecutor | None = None, threads: int = 1):
+    def __init__(self, envs: list, executor: ThreadPoolExecutor | None = None, threads: int = 1,
+                 stats: dict | None = None):
         self.envs = envs
         self.threads = threads if executor is not None else 1
         self.executor = executor
+        self.stats = stats if stats is not None else {}
 
     def reset(self, seeds) -> np.ndarray:
         raw = [env.reset(seed=s)[0] for env, s in zip(self.envs, seeds, strict=True)]
@@ -47,10 +55,31 @@ class GymBatch:
         envs = self.envs
         return [envs[j].step(a) for j, a in zip(rows, actions, strict=True)]
 
+    def _plan(self, m: int) -> int:
+        """How many threads share a step of m rows (1: the calling thread alone).
+
+        From measured wall seconds per row of serial and of split steps (exponential
+        averages in ``stats``): split when each thread gets at least ``MIN_THREAD_WORK``
+        seconds and splitting has not proved slower; split steps are retried now and
+        then (every ``PROBE`` steps), so the choice follows the machine's load."""
+        stats = self.stats
+        serial = stats.get("serial")
+        if self.threads <= 1 or serial is None:
+            return 1
+        parts = min(self.threads, m, int(m * serial / MIN_THREAD_WORK))
+        if parts <= 1:
+            return 1
+        split = stats.get("split")
+        stats["steps"] = stats.get("steps", 0) + 1
+        if split is not None and split > 0.9 * serial and stats["steps"] % PROBE:
+            return 1
+        return parts
+
     def step(self, live: np.ndarray, actions: np.ndarray):
         rows = live.tolist()
         m = len(rows)
-        parts = min(self.threads, m // MIN_ROWS_PER_THREAD)
+        parts = self._plan(m)
+        t0 = time.perf_counter()
         if parts <= 1:
             out = self._step_rows(rows, actions)
         else:  # contiguous slices; the calling thread steps the first one itself
@@ -60,6 +89,10 @@ class GymBatch:
             out = self._step_rows(rows[: bounds[1]], actions[: bounds[1]])
             for f in futures:
                 out.extend(f.result())
+        per_row = (time.perf_counter() - t0) / m
+        key = "serial" if parts <= 1 else "split"
+        old = self.stats.get(key)
+        self.stats[key] = per_row if old is None else 0.8 * old + 0.2 * per_row
         next_obs, rewards, terminated, truncated, _ = zip(*out, strict=True)
         obs = np.array(next_obs, dtype=np.float64).reshape(m, -1)
         return (obs, np.array(rewards, dtype=np.float64), np.array(terminated, dtype=bool),

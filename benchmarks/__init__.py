@@ -1,0 +1,1 @@
+"""asyncnigt's benchmarks: ``python -m benchmarks`` (see docs/benchmarks.md)."""
