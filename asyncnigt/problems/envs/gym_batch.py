@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 MIN_THREAD_WORK = 3e-4  # seconds of stepping per thread below which threads do not pay
-PROBE = 50  # a split step is retried every PROBE steps even when it proved slower
+PROBE, MAX_PROBE = 50, 12_800  # steps between retries of splitting after it proved slower
 
 
 def default_threads() -> int:
@@ -60,8 +60,9 @@ class GymBatch:
 
         From measured wall seconds per row of serial and of split steps (exponential
         averages in ``stats``): split when each thread gets at least ``MIN_THREAD_WORK``
-        seconds and splitting has not proved slower; split steps are retried now and
-        then (every ``PROBE`` steps), so the choice follows the machine's load."""
+        seconds and splitting has not proved slower; after it has, it is retried after
+        ``PROBE`` steps, then twice as many each time it is still slower (up to
+        ``MAX_PROBE``), so the choice follows the machine's load at little cost."""
         stats = self.stats
         serial = stats.get("serial")
         if self.threads <= 1 or serial is None:
@@ -70,9 +71,14 @@ class GymBatch:
         if parts <= 1:
             return 1
         split = stats.get("split")
-        stats["steps"] = stats.get("steps", 0) + 1
-        if split is not None and split > 0.9 * serial and stats["steps"] % PROBE:
-            return 1
+        if split is not None and split > 0.9 * serial:  # splitting proved slower
+            stats["steps"] = stats.get("steps", 0) + 1
+            if stats["steps"] < stats.get("probe", PROBE):
+                return 1
+            stats["steps"] = 0  # retry now; if it is still slower, wait twice as long
+            stats["probe"] = min(2 * stats.get("probe", PROBE), MAX_PROBE)
+        else:
+            stats["probe"] = PROBE
         return parts
 
     def step(self, live: np.ndarray, actions: np.ndarray):
