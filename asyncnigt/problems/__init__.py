@@ -80,11 +80,11 @@ def _gym(p, streams, n):
             raise ScenarioError(f"problem.worker_env_kwargs[{j}]", f"must be a mapping, got {kw!r}")
     try:
         problem = GymProblem(**p)
-        # every distinct worker environment is made once now, so that bad keyword
-        # arguments fail here and not in the middle of a run
-        distinct = {repr(sorted(problem.worker_kwargs(w).items())): w for w in range(n)}
-        for w in sorted(distinct.values()) if kwargs else ():
-            problem.make_env(w).close()
+        if kwargs:  # make each distinct worker environment once: bad keywords fail now,
+            # not when that worker's environment is first needed in the middle of a run
+            distinct = {repr(sorted(problem.worker_kwargs(w).items())): w for w in range(n)}
+            for w in sorted(distinct.values()):
+                problem.make_env(w).close()
     except (TypeError, gym_error.Error) as err:  # raised by gymnasium or the environment
         raise ScenarioError("problem", f"{p['env']}: {err}") from None
     return problem
