@@ -187,19 +187,14 @@ class RoundOutcome:
     events: list | None  # the event-level path's records of this round, in order
 
 
-class _Windows:
-    """Candidate completions of one round: worker i's next L_i jobs from its start s_i.
+class _Layout:
+    """The staircase shape of a set of window lengths (see :class:`_Windows`); it depends
+    on the lengths and the read-ahead's row capacity only, so rounds with the same window
+    lengths reuse it."""
 
-    Workers are ranked by decreasing L_i; the completions are stored job-major as a
-    staircase: block j (jobs number j + 1) holds the ``a_j`` workers with L_i > j, in rank
-    order, at ``flat[off_j : off_j + a_j]``. The running sums are then one vector addition
-    per job number, block j-1's prefix plus block j, which is the float operation of the
-    event-level pool (``end = start + d``) for every worker at once.
-    """
-
-    def __init__(self, matrix: DurationMatrix, starts: np.ndarray, lengths: np.ndarray):
-        n = starts.size
-        self.starts, self.lengths = starts, lengths
+    def __init__(self, lengths: np.ndarray):
+        n = lengths.size
+        self.source = lengths
         rank = np.argsort(-lengths)  # workers, longest windows first (any tie order)
         top = int(lengths[rank[0]])
         # a_j = number of workers with L > j, for j = 0..top-1
@@ -213,24 +208,54 @@ class _Windows:
             a[tail:] = a[tail]
             lengths = lengths.copy()
             lengths[rank[: a[tail]]] = top
-        self.lengths, self.rank, self.a = lengths, rank, a
-        matrix.ensure(lengths)
+        self.lengths, self.rank, self.a, self.top, self.tail = lengths, rank, a, top, tail
         self.place = np.empty(n, dtype=np.int64)  # place[worker] = its rank
         self.place[rank] = np.arange(n)
         self.offs = offs = np.zeros(top + 1, dtype=np.int64)
         np.cumsum(a, out=offs[1:])
         total = int(offs[-1])
-        job = np.repeat(np.arange(top), a)  # job index (0-based) of each element
-        pos = np.arange(total) - offs[job]  # rank of its worker
-        self.job0, self.pos = job, pos
-        base = rank * matrix.cap + matrix.pos[rank]
-        self.flat = flat = np.take(matrix.buf.reshape(-1), base[pos] + job)
-        flat[: a[0]] += starts[rank]
-        o = offs.tolist()
-        for j, k in enumerate(a[1:tail].tolist(), 1):
+        self.job0 = job = np.repeat(np.arange(top), a)  # job index (0-based) of each element
+        self.pos = pos = np.arange(total) - offs[job]  # rank of its worker
+        self.worker = rank[pos]
+        self.o, self.a_list = offs.tolist(), a.tolist()
+        self._static = (None, None)
+
+    def static(self, cap: int) -> np.ndarray:
+        """worker·cap + job of each candidate: plus the worker's read position, its index
+        in the read-ahead buffer of row capacity ``cap``."""
+        if self._static[0] != cap:
+            self._static = (cap, self.worker * cap + self.job0)
+        return self._static[1]
+
+
+class _Windows:
+    """Candidate completions of one round: worker i's next L_i jobs from its start s_i.
+
+    Workers are ranked by decreasing L_i; the completions are stored job-major as a
+    staircase: block j (jobs number j + 1) holds the ``a_j`` workers with L_i > j, in rank
+    order, at ``flat[off_j : off_j + a_j]``. The running sums are then one vector addition
+    per job number, block j-1's prefix plus block j, which is the float operation of the
+    event-level pool (``end = start + d``) for every worker at once.
+    """
+
+    def __init__(self, matrix: DurationMatrix, starts: np.ndarray, layout: _Layout,
+                 common_start: bool = False):
+        self.starts, self.layout = starts, layout
+        self.lengths, self.rank, self.place = layout.lengths, layout.rank, layout.place
+        self.offs, self.job0, self.pos = layout.offs, layout.job0, layout.pos
+        matrix.ensure(layout.lengths)
+        idx = layout.static(matrix.cap) + matrix.pos[layout.worker]
+        self.flat = flat = np.take(matrix.buf.reshape(-1), idx)
+        a0 = layout.a_list[0]
+        if common_start:  # every worker starts at the same instant
+            flat[:a0] += starts[0]
+        else:
+            flat[:a0] += starts[layout.rank]
+        o, tail, top = layout.o, layout.tail, layout.top
+        for j, k in enumerate(layout.a_list[1:tail], 1):
             np.add(flat[o[j - 1]: o[j - 1] + k], flat[o[j]: o[j] + k], out=flat[o[j]: o[j] + k])
         if tail < top:
-            r = int(a[tail])
+            r = layout.a_list[tail]
             block = flat[o[tail]:].reshape(top - tail, r)
             if tail:
                 block[0] += flat[o[tail - 1]: o[tail - 1] + r]
@@ -284,7 +309,8 @@ class FastRounds:
         self.previous = np.zeros(self.n)
         self.handed_back = False
         self._available = (None, None)  # (list given by the last outcome, its array)
-        self._expected = (None, None)  # (M, expected counts when all start together)
+        self._lengths = (None, None)  # (M, window lengths that worked) when all start together
+        self._layout = None  # the last _Layout built
 
     # -- bookkeeping with the event-level path ------------------------------------------
     def hand_back(self) -> None:
@@ -308,9 +334,13 @@ class FastRounds:
             given, array = self._available
             array = array if available is given else np.asarray(available, dtype=float)
             starts = np.maximum(t0, array)
+        self._common = available is None
         if self.aggregation == "synchronous":
             return self._synchronous(t0, starts, M, k, with_events)
-        lengths = self._predict(t0, None if available is None else starts, M)
+        if self._common and self._lengths[0] == M:
+            lengths = self._lengths[1]  # the windows of the last round: usually long enough
+        else:
+            lengths = self._predict(t0, None if self._common else starts, M)
         if self.aggregation == "rennala":
             return self._rennala(t0, starts, lengths, M, k, with_events)
         return self._malenia(t0, starts, lengths, M, k, with_events)
@@ -324,29 +354,32 @@ class FastRounds:
             span = M / total if total > 0 else 0.0
         else:  # malenia: every worker once, and the harmonic condition at mean rates
             span = max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
-        if starts is None:  # all start at t0: the expected counts depend on M only
-            if self._expected[0] != M:
-                self._expected = (M, self._expect(rates * span, M))
-            expected = self._expected[1]
-        else:
-            with np.errstate(invalid="ignore"):
-                expected = self._expect(rates * np.maximum(0.0, t0 + span - starts), M)
+        start = t0 if starts is None else starts
+        with np.errstate(invalid="ignore"):
+            expected = rates * np.maximum(0.0, t0 + span - start)
+        expected[~np.isfinite(expected)] = M  # free workers (mean 0)
         guess = np.maximum(expected, self.previous)
         lengths = (1.2 * guess + np.sqrt(guess) + 2).astype(np.int64)
         if self.aggregation == "rennala":
             np.minimum(lengths, M + 1, out=lengths)  # a worker contributes at most M
         return lengths
 
-    @staticmethod
-    def _expect(expected: np.ndarray, M: int) -> np.ndarray:
-        expected[~np.isfinite(expected)] = M  # free workers (mean 0)
-        return expected
+    def _windows(self, starts, lengths, M) -> _Windows:
+        """The round's candidates for these window lengths; remembers the lengths, so that
+        the next round with the same M (and everyone starting together) reuses them and
+        their layout."""
+        layout = self._layout
+        if layout is None or layout.source is not lengths:
+            layout = self._layout = _Layout(lengths)
+        if self._common:
+            self._lengths = (M, lengths)
+        return _Windows(self.matrix, starts, layout, self._common)
 
     def _rennala(self, t0, starts, lengths, M, k, with_events):
         while True:
             if int(lengths.sum()) > MAX_WINDOW:
                 return None
-            win = _Windows(self.matrix, starts, lengths)
+            win = self._windows(starts, lengths, M)
             flat = win.flat
             if M > flat.size:
                 lengths = np.minimum(2 * win.lengths, M + 1)
@@ -379,7 +412,7 @@ class FastRounds:
         while True:
             if int(lengths.sum()) > MAX_WINDOW:
                 return None
-            win = _Windows(self.matrix, starts, lengths)
+            win = self._windows(starts, lengths, M)
             last = win.last
             if not np.isfinite(last).all():
                 return None  # a non-finite duration ahead: the event path decides
@@ -516,7 +549,9 @@ class FastRounds:
         n = self.n
         if n * b > MAX_WINDOW:
             return None
-        win = _Windows(self.matrix, starts, np.full(n, b, dtype=np.int64))
+        if not (self._lengths[0] == b and self._common):
+            self._lengths = (b, np.full(n, b, dtype=np.int64))
+        win = self._windows(starts, self._lengths[1], b)
         counts = np.full(n, b, dtype=np.int64)
         ends = win.value(counts, 0)
         if not np.isfinite(ends).all():
