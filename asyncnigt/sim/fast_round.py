@@ -3,28 +3,33 @@
 Within a round of a Rennala, Malenia or synchronous method every worker computes
 gradients back to back from its start time s_i, so its j-th completion is the sequential
 sum c_ij = s_i + d_i1 + … + d_ij of its next durations (the same float additions as the
-event-level pool, ``end = start + d``: ``np.cumsum`` along a row accumulates left to
-right). The event-level path (:mod:`asyncnigt.sim.pool`) processes completions in the
-order of the tie rule, i.e. by (c_ij, i, j) lexicographically; this module selects the
-same completions without one event per gradient:
+event-level pool, ``end = start + d``, done one job number at a time for all workers, or
+by ``np.cumsum``, which accumulates in order). The event-level path
+(:mod:`asyncnigt.sim.pool`) processes completions in the order of the tie rule, i.e. by
+(c_ij, i, j) lexicographically; this module selects the same completions without one
+event per gradient:
 
 * **Rennala** (stop at the M-th arrival): the M-th smallest of the candidate completions
   (``np.partition``), ties at that value broken by (worker, job);
-* **Malenia** (stop when every M_i ≥ 1 and Σ 1/M_i ≤ n²/M): candidate completions below a
-  horizon are sorted once and the tracker of :mod:`asyncnigt.aggregation.malenia` is
-  replayed in bulk: its incremental float sum Σ 1/M_i is one ``np.cumsum`` of the
-  per-arrival increments (the same float operations in the same order), and wherever the
-  tracker would re-check exactly (``math.fsum`` and rationals at equality) the same check
-  is made, so the decision is the tracker's bit for bit;
+* **Malenia** (stop when every M_i ≥ 1 and Σ 1/M_i ≤ n²/M): the tracker of
+  :mod:`asyncnigt.aggregation.malenia` is replayed in bulk. Before the last worker's
+  first completion it only accumulates, so the counts there are per-worker counts; later
+  completions below a horizon are sorted and the tracker's float sum Σ 1/M_i follows as
+  one ``np.cumsum`` of the per-arrival increments; wherever the tracker re-checks exactly
+  (``math.fsum`` and rationals at equality) the same check is made. While that float sum
+  is known only up to its rounding bound, a test closer to the threshold than the bound
+  falls back to replaying every arrival in order with the tracker's exact operations
+  (:meth:`FastRounds._malenia_stop`), so the decision is the tracker's in every case;
 * **synchronous** (b per worker): every worker's first b completions; the round ends at
   the largest.
 
 Candidates are per-worker windows of the next L_i durations (L_i predicted from the
-duration means and the previous round's counts); a worker whose window might hide a
-selected completion gets a longer window and the selection is redone, so predictions only
-affect speed. Windows are gathered from :class:`DurationMatrix`, a 2-D read-ahead of the
-method's :class:`~asyncnigt.timing.streams.DurationStream` that consumes each worker's
-blocks exactly as ``take`` would: after a round a worker has used one draw per started job
+duration means, then kept from round to round while every worker starts with the round);
+a worker whose window might hide a selected completion gets a longer window and the
+selection is redone, so predictions only affect speed. Windows are gathered from
+:class:`DurationMatrix`, a 2-D read-ahead of the method's
+:class:`~asyncnigt.timing.streams.DurationStream` that consumes each worker's blocks
+exactly as ``take`` would: after a round a worker has used one draw per started job
 (the processed ones and, except for the worker that ended the round and idle workers, the
 in-flight one; under ``ignore`` a job that had not started at the round's end gives its
 draw back, as ``untake`` does).
