@@ -246,7 +246,8 @@ plt.show()
 # Σ_{i≤m} 1/√i ≈ 2√m and the balance √m = S/(2√m) gives m* ≈ S/2; for τ_i = i,
 # m* ≈ S/ln S. Once S is large enough m* = n: every worker helps. Measured: the number of
 # workers that contributed gradients to a Rennala round, whose per-worker counts must equal
-# the theory's counts exactly (same tie rule: simultaneous completions by worker index).
+# the theory's counts exactly, except for workers completing at the very instant T_R in
+# exact arithmetic (√i has such ties, e.g. 12·√6 = 4·√54), where rounding decides.
 
 # %%
 N_M = 100
@@ -267,11 +268,17 @@ for profile in ("sqrt", "linear"):
     for S in S_MEASURED:
         run = an.run_doc(doc_m(profile, S))["rennala_sgd"]
         counts = np.asarray(run.summary["gradients_per_worker"])
-        assert np.array_equal(counts, th.rennala_round_counts(tau_m, S)), "per-worker counts"
+        expected = th.rennala_round_counts(tau_m, S)
+        T_R, m = th.rennala_round_time(tau_m, S), th.optimal_workers(tau_m, S)
+        # workers with a completion at exactly T_R (ties such as 12·√6 = 4·√54): which of
+        # them ends the round is decided by rounding (sums in the emulator, products here)
+        tied = np.isclose(np.round(T_R / tau_m) * tau_m, T_R, rtol=1e-12, atol=0)
+        assert counts.sum() == S
+        assert np.array_equal(counts[~tied], expected[~tied]), "per-worker counts"
+        assert np.all(np.abs(counts - expected)[tied] <= 1)
         contrib[profile].append(an.contributors(run))
         # τ_(m*) ≤ t*(S) ≤ T_R(S): unless τ_(m*) = T_R exactly (a tie, which the tie rule may
         # resolve against worker m*), the m* fastest workers all finish within the round
-        T_R, m = th.rennala_round_time(tau_m, S), th.optimal_workers(tau_m, S)
         if np.sort(tau_m)[m - 1] < T_R:
             assert contrib[profile][-1] >= m, "the m* fastest workers contribute"
     assert np.all(np.diff(m_star[profile]) >= 0), "m*(S) is non-decreasing in S"
