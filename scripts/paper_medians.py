@@ -82,7 +82,7 @@ def main(argv=None) -> None:
     tasks = [(s, k, methods, str(Path(args.out) / Path(s).stem / f"seed{k}"))
              for s in args.scenarios for k in seeds]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(run_one, *zip(*tasks)))
+        list(pool.map(run_one, *zip(*tasks, strict=True)))
 
     labels = methods or [m.get("label", m["name"]) for m in read_yaml(args.scenarios[0])["methods"]]
     stems = [Path(s).stem for s in args.scenarios]
@@ -94,7 +94,8 @@ def main(argv=None) -> None:
     for label in labels:
         cells = []
         for stem in stems:
-            times = [time_to(Path(args.out) / stem / f"seed{k}" / label / "metrics.csv", column, target)
+            runs = Path(args.out) / stem
+            times = [time_to(runs / f"seed{k}" / label / "metrics.csv", column, target)
                      for k in seeds]
             cells.append(cell(times))
         print(f"| {label} | " + " | ".join(cells) + " |")

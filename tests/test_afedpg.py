@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import run_doc, scenario_doc
 
 from asyncnigt.rules import afedpg
 from asyncnigt.seeding import Streams
-
-from conftest import run_doc, scenario_doc
 
 ALPHA, ETA = 0.1, 0.3
 
@@ -52,7 +51,8 @@ def test_delay_adaptive_momentum(delay, eta_k):
         s2 = rule.update(s1, g, dispatched=s1, delay=delay)
         np.testing.assert_allclose(s2.d, (1 - expected) * g0 + expected * g, rtol=1e-15)
         # the lookahead keeps the constant η (a job's delay is unknown at dispatch)
-        np.testing.assert_allclose(rule.query(s2), s2.theta + (1 - ETA) / ETA * (s2.theta - s1.theta))
+        lookahead = s2.theta + (1 - ETA) / ETA * (s2.theta - s1.theta)
+        np.testing.assert_allclose(rule.query(s2), lookahead)
 
 
 def replay(times, grad, theta0, updates, schedule):

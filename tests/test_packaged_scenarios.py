@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from asyncnigt.results import read_csv
 from asyncnigt.runner import run_scenario
 from asyncnigt.scenario import load_scenario, read_yaml
-from asyncnigt.results import read_csv
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
 

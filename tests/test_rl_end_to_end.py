@@ -15,11 +15,10 @@ give, and the same checks hold for other seeds (see the comments).
 from __future__ import annotations
 
 import numpy as np
+from conftest import run_doc, scenario_doc
 
 from asyncnigt.problems.lqr import LQRProblem
 from asyncnigt.seeding import Streams
-
-from conftest import run_doc, scenario_doc
 
 
 def returns(problem, theta, episodes: int, seed: int) -> np.ndarray:
