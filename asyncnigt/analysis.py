@@ -31,10 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from .build import build_problem
+from .plotting import bands as _bands
 from .results import read_csv
 from .runner import run_method, summarize
 from .scenario import parse_scenario
 from .seeding import Streams
+from .sweep.stats import quantile  # noqa: F401  (re-exported for notebooks)
 from .timing import theory
 from .timing.durations import Fixed
 
@@ -261,41 +263,13 @@ def curve(run, y: str = "objective", x: str = "time") -> tuple[np.ndarray, np.nd
 
 
 def band(curves, points: int = 200, low: float = 0.2, high: float = 0.8):
-    """Median and ``low``–``high`` quantile band of step curves across seeds.
-
-    ``curves``: a list of (xs, ys), xs non-decreasing. Each seed's value at x is that of
-    its last point with abscissa ≤ x (the iterate in force); the grid runs from the
-    smallest first abscissa to the smallest last abscissa over the seeds, so every point
-    is a quantile over all seeds. Quantiles: ``numpy.quantile`` (linear). Returns
-    ``(grid, q_low, median, q_high)``.
-    """
-    curves = [(np.asarray(x, float), np.asarray(y, float)) for x, y in curves if len(x)]
-    if not curves:
+    """Median and ``low``–``high`` quantile band of step curves across seeds:
+    :func:`asyncnigt.plotting.bands.band` (the sweep plots' definition), raising
+    ``ValueError`` when every curve is empty. Returns ``(grid, q_low, median, q_high)``."""
+    found = _bands.band(curves, points, low, high)
+    if found is None:
         raise ValueError("no non-empty curve")
-    start = max(float(x[0]) for x, _ in curves)
-    end = min(float(x[-1]) for x, _ in curves)
-    grid = np.linspace(start, max(start, end), points)
-    values = np.vstack([y[np.clip(np.searchsorted(x, grid, side="right") - 1, 0, None)]
-                        for x, y in curves])
-    q_low, mid, q_high = np.quantile(values, [low, 0.5, high], axis=0)
-    return grid, q_low, mid, q_high
-
-
-def quantile(values, q: float) -> float:
-    """numpy's default (linear) quantile, also for values containing ``+inf`` (a seed that
-    never reached a target): a quantile that needs an infinite order statistic is
-    ``inf``. NaN for no values."""
-    v = np.sort(np.asarray(values, dtype=float))
-    if v.size == 0:
-        return math.nan
-    if not np.isinf(v).any():
-        return float(np.quantile(v, q))
-    h = (v.size - 1) * q
-    lo = int(math.floor(h))
-    hi = min(lo + 1, v.size - 1)
-    if math.isinf(v[lo]) or (h > lo and math.isinf(v[hi])):
-        return math.inf
-    return float(v[lo]) if h == lo else float(v[lo] + (v[hi] - v[lo]) * (h - lo))
+    return found
 
 
 def describe(values, low: float = 0.2, high: float = 0.8) -> dict[str, float]:
