@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import ScenarioError
 from ..schema import Node, Param, check_value, describe, join
 from . import durations as dur
@@ -50,11 +52,16 @@ def per_worker(value, n: int, path: str, allow_zero: bool) -> list[float]:
         preset = node.take("preset", Param("str", choices=tuple(PRESETS)))
         scale = node.take("scale", Param("float", 1.0, low=0, low_open=low_open))
         node.finish()
-        return preset_values(preset, n, scale).tolist()
+        values = preset_values(preset, n, scale)
+        if not np.isfinite(values).all():
+            raise ScenarioError(join(path, "scale"),
+                                f"{scale:g} overflows for {n} workers with preset '{preset}'")
+        return values.tolist()
     if isinstance(value, list):
         if len(value) != n:
             raise ScenarioError(path, f"expected {n} values (one per worker), got {len(value)}")
-        return [check_value(v, join(path, j), "float", 0, None, low_open) for j, v in enumerate(value)]
+        return [check_value(v, join(path, j), "float", 0, None, low_open)
+                for j, v in enumerate(value)]
     return [check_value(value, path, "float", 0, None, low_open)] * n
 
 
@@ -142,7 +149,8 @@ def parse_aggregate(value, path: str):
     if not isinstance(value, dict):
         return FixedAggregate(check_value(value, path, "float", 0))
     node = Node(value, path)
-    model = node.take("model", Param("str", "fixed", choices=("fixed", "slowest_link", "ring_allreduce")))
+    models = ("fixed", "slowest_link", "ring_allreduce")
+    model = node.take("model", Param("str", "fixed", choices=models))
     if model == "fixed":
         cost = FixedAggregate(node.take("kappa", Param("float", 0.0, low=0)))
     elif model == "slowest_link":
