@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import build_problem
+from .build import build_problem, build_run
 from .plotting import bands as _bands
 from .results import read_csv
 from .runner import run_method, summarize
@@ -77,12 +77,10 @@ def run_doc(doc: dict, *, quiet_warnings: bool = True) -> dict[str, MethodRun]:
     count-weighted methods on heterogeneous problems on purpose).
     """
     scenario = parse_scenario(copy.deepcopy(doc))
-    streams = Streams(scenario.seed)
     with warnings.catch_warnings():
         if quiet_warnings:
             warnings.simplefilter("ignore")
-        problem = build_problem(scenario, streams)
-    theta0 = problem.initial_point(streams.generator("init"))
+        streams, problem, theta0 = build_run(scenario)
     out = {}
     for config in scenario.methods:
         result = run_method(scenario, config, problem, streams, theta0)

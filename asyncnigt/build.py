@@ -9,6 +9,9 @@ streams: all methods see the same computation and communication draws and the sa
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
+
+import numpy as np
 
 from .errors import ScenarioError, ScenarioWarning
 from .methods import METHODS
@@ -81,3 +84,18 @@ def build_context(scenario, problem, streams: Streams, theta0) -> SimulationCont
         eval_every_time=scenario.eval_every_time,
         events_until=scenario.events,
     )
+
+
+class RunInputs(NamedTuple):
+    """What every method of one run shares: the seed's streams, the problem and θ_0."""
+
+    streams: Streams
+    problem: object
+    theta0: np.ndarray
+
+
+def build_run(scenario) -> RunInputs:
+    """The streams, problem and common θ_0 (``init`` stream) of ``scenario``'s run."""
+    streams = Streams(scenario.seed)
+    problem = build_problem(scenario, streams)
+    return RunInputs(streams, problem, problem.initial_point(streams.generator("init")))

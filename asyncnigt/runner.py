@@ -30,10 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .build import build_context, build_problem
+from .build import build_context, build_run
 from .methods import METHODS
 from .results import DIR_MODE, csv_text, json_text, write_atomic
-from .seeding import Streams
 from .sim.engine import simulate
 
 SUMMARY_COLUMNS = (
@@ -70,7 +69,8 @@ def summarize(label, config, result, scenario, sense) -> dict:
         last = dict(zip(cols, rows[-1]))
     else:  # a non-finite initial point or first evaluation: nothing happened
         last = {**dict.fromkeys(cols, 0), "time": 0.0, "comm_time": 0.0}
-    evaluated = [r for r in rows if len(r) > cols.index("objective") and r[cols.index("objective")] is not None]
+    j = cols.index("objective")
+    evaluated = [r for r in rows if len(r) > j and r[j] is not None]
     final = dict(zip(cols, evaluated[-1])) if evaluated else {}
     targets = {
         f"time_to_{key}_{target!r}": time_to_target(rows, cols, key, target, sense)
@@ -122,14 +122,13 @@ def run_scenario(scenario, out: str | Path, report=None, progress=None) -> list[
     ``close()``, if any, is called when the method ends.
     """
     out = Path(out)
-    streams = Streams(scenario.seed)
-    problem = build_problem(scenario, streams)  # bad problem input fails before any write
+    inputs = build_run(scenario)  # bad problem input fails before any write
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out)
     work = Path(tempfile.mkdtemp(dir=out.parent, prefix=_temp_prefix(out, "partial")))
     os.chmod(work, DIR_MODE)
     try:
-        outcomes = _run_into(scenario, problem, streams, work, report, progress)
+        outcomes = _run_into(scenario, inputs, work, report, progress)
         _replace_dir(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -137,8 +136,8 @@ def run_scenario(scenario, out: str | Path, report=None, progress=None) -> list[
     return outcomes
 
 
-def _run_into(scenario, problem, streams, work: Path, report, progress=None) -> list[MethodOutcome]:
-    theta0 = problem.initial_point(streams.generator("init"))
+def _run_into(scenario, inputs, work: Path, report, progress=None) -> list[MethodOutcome]:
+    streams, problem, theta0 = inputs
     write_atomic(work / "scenario.yaml", scenario.to_yaml())
     write_atomic(work / "meta.json", json_text(meta(scenario)))
     outcomes = []
@@ -160,10 +159,12 @@ def _run_into(scenario, problem, streams, work: Path, report, progress=None) -> 
         outcomes.append(MethodOutcome(config.label, summary, wall))
         if report is not None:
             report(config.label, summary, wall)
-    write_atomic(work / "wall.json", json_text({o.label: round(o.wall_seconds, 3) for o in outcomes}))
+    walls = {o.label: round(o.wall_seconds, 3) for o in outcomes}
+    write_atomic(work / "wall.json", json_text(walls))
     target_cols = sorted({k for o in outcomes for k in o.summary if k.startswith("time_to_")})
     cols = SUMMARY_COLUMNS + tuple(target_cols)
-    write_atomic(work / "summary.csv", csv_text(cols, [[o.summary.get(c) for c in cols] for o in outcomes]))
+    table = [[o.summary.get(c) for c in cols] for o in outcomes]
+    write_atomic(work / "summary.csv", csv_text(cols, table))
     return outcomes
 
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from asyncnigt.build import build_problem
+from asyncnigt.build import build_run
 from asyncnigt.runner import run_method
 from asyncnigt.scenario import parse_scenario
-from asyncnigt.seeding import Streams
 
 EVENT_KEYS = ("worker", "kind", "start", "end", "update")
 
@@ -97,9 +96,7 @@ class Run:
 def run_doc(doc: dict, index: int = 0) -> Run:
     """Validate ``doc`` and run its method number ``index`` as the runner does."""
     scenario = parse_scenario(copy.deepcopy(doc))
-    streams = Streams(scenario.seed)
-    problem = build_problem(scenario, streams)
-    theta0 = problem.initial_point(streams.generator("init"))
+    streams, problem, theta0 = build_run(scenario)
     result = run_method(scenario, scenario.methods[index], problem, streams, theta0)
     rows = [dict(zip(result.columns, r + (None,) * (len(result.columns) - len(r))))
             for r in result.rows]

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asyncnigt.build import build_problem
+from asyncnigt.build import build_run
 from asyncnigt.runner import run_method
 from asyncnigt.scenario import parse_scenario
-from asyncnigt.seeding import Streams
 
 REL = 1e-9
 
@@ -46,9 +45,7 @@ class Emulated:
 def emulate(doc: dict, index: int = 0) -> Emulated:
     """Validate the scenario document ``doc`` and run its method ``index``."""
     scenario = parse_scenario(copy.deepcopy(doc))
-    streams = Streams(scenario.seed)
-    problem = build_problem(scenario, streams)
-    theta0 = problem.initial_point(streams.generator("init"))
+    streams, problem, theta0 = build_run(scenario)
     result = run_method(scenario, scenario.methods[index], problem, streams, theta0)
     assert result.status == "ok", result.message
     rows = [dict(zip(result.columns, r)) for r in result.rows]
