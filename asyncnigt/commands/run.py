@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from .common import load, scenario_arguments
+from .common import load, out_argument, run_dir, scenario_arguments
 
 NAME = "run"
 HELP = "run every method of a scenario"
@@ -14,7 +13,7 @@ EXIT_NUMERICAL = 3
 
 def add_arguments(p) -> None:
     scenario_arguments(p)
-    p.add_argument("--out", default=None, help="run directory (default runs/<name>-seed<seed>)")
+    out_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress or table")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
 
@@ -25,7 +24,7 @@ def run(args) -> int:
     from ..runner import run_scenario
 
     scenario = load(args)
-    out = Path(args.out or f"runs/{scenario.name}-seed{scenario.seed}")
+    out = run_dir(args, scenario)
     report = None if args.quiet else _progress_line
     progress = None if args.quiet else bars_for(scenario)  # only on a terminal
     outcomes = run_scenario(scenario, out, report=report, progress=progress)

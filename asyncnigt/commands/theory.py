@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import sys
 import warnings
-from pathlib import Path
 
 from ..errors import ScenarioWarning
-from .common import load, scenario_arguments
+from .common import load, out_argument, run_dir, scenario_arguments
 
 NAME = "theory"
 HELP = "predicted (timing theory) vs measured round times and arrival rates"
@@ -21,7 +20,7 @@ EXIT_MISMATCH = 1
 
 def add_arguments(p) -> None:
     scenario_arguments(p)
-    p.add_argument("--out", default=None, help="run directory (default runs/<name>-seed<seed>)")
+    out_argument(p)
 
 
 def run(args) -> int:
@@ -29,11 +28,16 @@ def run(args) -> int:
     from ..runner import run_scenario
     from ..seeding import Streams
     from ..theory_predict import predict
-    from ..theory_report import (any_failed, format_theory, predicted_only, theory_rows,
-                                 write_theory_csv)
+    from ..theory_report import (
+        any_failed,
+        format_theory,
+        predicted_only,
+        theory_rows,
+        write_theory_csv,
+    )
 
     scenario = load(args)
-    out = Path(args.out or f"runs/{scenario.name}-seed{scenario.seed}")
+    out = run_dir(args, scenario)
     with warnings.catch_warnings():  # the run warns about the scenario, once
         warnings.simplefilter("ignore", ScenarioWarning)
         predictions = predict(scenario, build_problem(scenario, Streams(scenario.seed)))
