@@ -165,7 +165,7 @@ PROBLEMS: dict[str, ProblemKind] = {
             "worker_env_kwargs": Param("list", None, "per-worker overrides of env_kwargs"),
             "negate_observation_workers": Param("list", None, "workers seeing negated observations"),
             "eval_episodes": Param("int", 10, "evaluation episodes per evaluation", low=1),
-            "vector_envs": Param("bool", True, "numpy classic-control environments (same results)"),
+            "vector_envs": Param("bool", True, "array-stepped environments (same results)"),
             "threads": Param("int", None, "threads stepping MuJoCo environments (default: one "
                              "per core; same results)", low=1),
         },

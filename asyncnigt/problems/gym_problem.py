@@ -16,7 +16,9 @@ lockstep, one batched policy call per step for all live rows that share a θ, th
 environments stepped as a batch (``envs/``): the numpy version of a classic-control
 environment (``vector_envs``), or one gymnasium environment per row (taken from a pool
 per environment variant, created lazily, reused across calls), stepped in ``threads``
-threads for MuJoCo. Trajectory j of worker i first draws, from worker i's generator
+threads for MuJoCo: physics only, the rest of the step on arrays, for the MuJoCo
+environments with a kind (``envs/mujoco_kinds.py``, with ``vector_envs``), otherwise
+gymnasium's own ``step``. Trajectory j of worker i first draws, from worker i's generator
 ``streams.generator("oracle", i)`` and in row order, (1) a reset seed
 ``rng.integers(2**32)`` and (2) its whole noise matrix ``policy.draw_noise(rng, H)``
 (:func:`draw_trajectory_randomness`). A trajectory ends after H steps or when the
@@ -41,6 +43,8 @@ import numpy as np
 from .base import Evaluation, GradientBatch, Oracle, Problem
 from .envs import GymBatch, default_threads, vector_batch
 from .envs.gym_batch import is_mujoco
+from .envs.mujoco_batch import MujocoBatch
+from .envs.mujoco_kinds import kind_of
 from .gpomdp import gpomdp_policy
 from .policies import CategoricalMLPPolicy, GaussianMLPPolicy
 
@@ -95,7 +99,8 @@ class GymProblem(Problem):
     ``policy`` holds the policy object (``policies/``).
 
     ``vector_envs``: roll classic-control environments out with their numpy versions
-    (``envs/classic.py``, equal to gymnasium step by step) where available; ``threads``:
+    (``envs/classic.py``) and step MuJoCo environments with a kind through
+    ``envs/mujoco_batch.py`` (both equal to gymnasium step by step) where available; ``threads``:
     threads stepping MuJoCo environments (default one per core). Neither changes results.
     """
 
@@ -222,12 +227,15 @@ class GymOracle(Oracle):
             if batch is not None:
                 return batch
         envs = self._environments(workers)
-        if problem.threads > 1 and envs and is_mujoco(envs[0]):
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(problem.threads - 1,
-                                                    thread_name_prefix="asyncnigt-env")
+        if not (envs and is_mujoco(envs[0])):
+            return GymBatch(envs)
+        if problem.threads > 1 and self._executor is None:
+            self._executor = ThreadPoolExecutor(problem.threads - 1,
+                                                thread_name_prefix="asyncnigt-env")
+        kind = kind_of(envs[0]) if problem.vector_envs else None
+        if kind is None:
             return GymBatch(envs, self._executor, problem.threads, self._step_stats)
-        return GymBatch(envs)
+        return MujocoBatch(envs, kind, self._executor, problem.threads, self._step_stats)
 
     def _environments(self, workers: np.ndarray) -> list[gym.Env]:
         """One distinct pooled environment per row, created lazily."""

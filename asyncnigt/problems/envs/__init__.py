@@ -13,10 +13,15 @@ Two kinds:
   the same float operations as gymnasium's ``step``, on arrays (tested equal to
   gymnasium step by step, ``tests/test_envs.py``), including the ``TimeLimit`` truncation
   that ``gymnasium.make`` adds;
+* :class:`.mujoco_batch.MujocoBatch`: MuJoCo environments with a *kind*
+  (:mod:`.mujoco_kinds`: Hopper, Walker2d, InvertedPendulum, Humanoid), whose physics
+  runs per row in worker threads (``mj_step`` releases the GIL) and whose observations,
+  rewards and terminations are computed on arrays with gymnasium's float operations;
 * :class:`.gym_batch.GymBatch`: gymnasium environments (one per row), stepped in worker
-  threads for MuJoCo environments, whose physics (``mj_step``) releases the GIL. Each
-  environment is stepped by exactly the code gymnasium runs, whatever the thread, so
-  results are bit-for-bit independent of the number of threads.
+  threads for the other MuJoCo environments. Each environment is stepped by exactly the
+  code gymnasium runs, whatever the thread.
+
+Both MuJoCo batches are bit-for-bit independent of the number of threads.
 """
 
 from .classic import VECTOR_ENVS, vector_batch

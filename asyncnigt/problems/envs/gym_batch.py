@@ -62,7 +62,10 @@ class GymBatch:
         averages in ``stats``): split when each thread gets at least ``MIN_THREAD_WORK``
         seconds and splitting has not proved slower; after it has, it is retried after
         ``PROBE`` steps, then twice as many each time it is still slower (up to
-        ``MAX_PROBE``), so the choice follows the machine's load at little cost."""
+        ``MAX_PROBE``), so the choice follows the machine's load at little cost. A retry's
+        measurement replaces the split estimate instead of entering its average, so one
+        slow split step (the first one also starts the pool's threads) cannot keep the
+        steps serial for long."""
         stats = self.stats
         serial = stats.get("serial")
         if self.threads <= 1 or serial is None:
@@ -77,28 +80,39 @@ class GymBatch:
                 return 1
             stats["steps"] = 0  # retry now; if it is still slower, wait twice as long
             stats["probe"] = min(2 * stats.get("probe", PROBE), MAX_PROBE)
+            del stats["split"]  # the retry's measurement replaces the old estimate
         else:
             stats["probe"] = PROBE
         return parts
 
-    def step(self, live: np.ndarray, actions: np.ndarray):
-        rows = live.tolist()
+    def _run_rows(self, rows: list, actions: np.ndarray) -> list:
+        """``_step_rows`` over ``rows``, split over threads as :meth:`_plan` decides
+        (contiguous slices; the calling thread steps the first one itself); the results
+        in row order. Records the measured wall seconds per row in ``stats``."""
         m = len(rows)
         parts = self._plan(m)
         t0 = time.perf_counter()
         if parts <= 1:
             out = self._step_rows(rows, actions)
-        else:  # contiguous slices; the calling thread steps the first one itself
+        else:
             bounds = np.linspace(0, m, parts + 1).astype(int).tolist()
             futures = [self.executor.submit(self._step_rows, rows[a:b], actions[a:b])
                        for a, b in zip(bounds[1:-1], bounds[2:], strict=True)]
             out = self._step_rows(rows[: bounds[1]], actions[: bounds[1]])
             for f in futures:
                 out.extend(f.result())
-        per_row = (time.perf_counter() - t0) / m
+        self._record(parts, (time.perf_counter() - t0) / m)
+        return out
+
+    def _record(self, parts: int, per_row: float) -> None:
+        """Enter a step's measured wall seconds per row into the averages of ``stats``."""
         key = "serial" if parts <= 1 else "split"
         old = self.stats.get(key)
         self.stats[key] = per_row if old is None else 0.8 * old + 0.2 * per_row
+
+    def step(self, live: np.ndarray, actions: np.ndarray):
+        m = len(live)
+        out = self._run_rows(live.tolist(), actions)
         next_obs, rewards, terminated, truncated, _ = zip(*out, strict=True)
         obs = np.array(next_obs, dtype=np.float64).reshape(m, -1)
         return (obs, np.array(rewards, dtype=np.float64), np.array(terminated, dtype=bool),
