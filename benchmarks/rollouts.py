@@ -7,10 +7,12 @@ the GPOMDP backward pass) and compared, side by side in one process, with
 
 * a **naive loop**: one environment, one trajectory at a time, the policy called on one
   observation per step, then GPOMDP on that trajectory (the same policy code);
-* the **hardware limit**: for MuJoCo, raw ``mujoco.mj_step`` on every core (one thread
-  per core, each stepping its own ``MjData`` with a constant control; MuJoCo releases the
-  GIL), counted in environment steps (``frame_skip`` physics steps each); for classic
-  control, raw ``env.step`` of one gymnasium environment with a constant action.
+* the **hardware limit**: for MuJoCo, raw ``mujoco.mj_step`` on every core replaying the
+  oracle round's own trajectories (one thread per core, each stepping its own ``MjData``
+  from the trajectory's reset state with the recorded controls, ``frame_skip`` physics
+  steps per environment step; MuJoCo releases the GIL), so that the limit pays for the
+  same contacts as the oracle; for classic control, raw ``env.step`` of one gymnasium
+  environment with a constant action.
 
 MuJoCo environments run with ``terminate_when_unhealthy=False``, so that every trajectory
 lasts the horizon (as a trained policy's do) whatever the untrained policy does. Repeats
@@ -100,39 +102,62 @@ def naive_round(problem, theta, seed: int) -> tuple[int, float]:
     return steps, wall
 
 
-def raw_limit(problem, seconds: float = 1.0) -> tuple[int, float]:
-    """Environment steps of the hardware limit in about ``seconds`` (see the docstring)."""
+def raw_limit(problem, theta, seed: int) -> tuple[int, float]:
+    """Environment steps and wall seconds of the hardware limit (see the docstring)."""
+    env = problem.make_env(0)
+    mujoco_env = hasattr(env.unwrapped, "model") and hasattr(env.unwrapped, "frame_skip")
+    env.close()
+    return mj_step_replay(problem, theta, seed) if mujoco_env else env_step_limit(problem)
+
+
+def mj_step_replay(problem, theta, seed: int) -> tuple[int, float]:
+    """Raw ``mj_step`` on every core over the oracle round's own trajectories.
+
+    The round of :func:`oracle_round` (same streams, so the same trajectories) is rolled
+    out once; then one thread per core replays its share of the trajectories, each from
+    a copy of the environment's ``MjData`` after its reset, setting the recorded control
+    and calling ``mj_step(model, data, nstep=frame_skip)`` per environment step: the
+    physics of exactly the oracle's work, with nothing else (MuJoCo releases the GIL)."""
+    import mujoco
+
+    oracle = problem.oracle(Streams(seed), N_WORKERS)
+    workers = round_workers()
+    traj = oracle.rollouts(np.broadcast_to(theta, (len(workers), theta.size)), workers)
+    oracle.close()
+    rngs = Streams(seed).per_worker("oracle", N_WORKERS)
+    seeds = [draw_trajectory_randomness(rngs[w], problem.policy, problem.horizon)[0]
+             for w in workers]
+    space = problem.action_space
+    jobs = []
+    for w, reset_seed, u, steps in zip(workers, seeds, traj.actions, traj.steps, strict=True):
+        env = problem.make_env(int(w))
+        env.reset(seed=reset_seed)
+        controls = np.clip(problem.policy.env_action(u[:steps]), space.low, space.high)
+        jobs.append((env.unwrapped.model, env.unwrapped.data, int(env.unwrapped.frame_skip),
+                     controls))
+    work = iter(jobs)
+
+    def replay():
+        for model, start, skip, controls in work:
+            data = mujoco.MjData(model)
+            mujoco.mj_copyData(data, model, start)
+            for a in controls:
+                data.ctrl[:] = a
+                mujoco.mj_step(model, data, nstep=skip)
+
+    threads = [threading.Thread(target=replay) for _ in range(os.cpu_count() or 1)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return int(traj.steps.sum()), time.perf_counter() - t0
+
+
+def env_step_limit(problem, seconds: float = 1.0) -> tuple[int, float]:
+    """Raw ``env.step`` of one gymnasium environment with a constant action."""
     env = problem.make_env(0)
     env.reset(seed=0)
-    unwrapped = env.unwrapped
-    if hasattr(unwrapped, "model") and hasattr(unwrapped, "frame_skip"):
-        import mujoco
-
-        model, skip = unwrapped.model, int(unwrapped.frame_skip)
-        spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
-        start = np.zeros(mujoco.mj_stateSize(model, spec))
-        mujoco.mj_getState(model, unwrapped.data, start, spec)
-        counts = []
-
-        def worker():
-            data = mujoco.MjData(model)
-            done, deadline = 0, time.perf_counter() + seconds
-            while time.perf_counter() < deadline:
-                mujoco.mj_setState(model, data, start, spec)
-                for _ in range(50):  # 50 environment steps from a healthy state
-                    mujoco.mj_step(model, data, nstep=skip)
-                done += 50
-            counts.append(done)
-
-        threads = [threading.Thread(target=worker) for _ in range(os.cpu_count() or 1)]
-        t0 = time.perf_counter()
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        wall = time.perf_counter() - t0
-        env.close()
-        return sum(counts), wall
     action = np.zeros(env.action_space.shape) if isinstance(env.action_space, gym.spaces.Box) \
         else env.action_space.start
     steps, t0 = 0, time.perf_counter()
@@ -160,7 +185,7 @@ def measure(env_id: str, horizon: int, repeats: int, options: dict | None = None
         for name, fn in (("oracle", oracle_round), ("naive", naive_round)):
             steps, wall = fn(problem, theta, r)
             rates[name].append(steps / wall)
-        steps, wall = raw_limit(problem)
+        steps, wall = raw_limit(problem, theta, r)
         rates["limit"].append(steps / wall)
     return {k: statistics.median(v) for k, v in rates.items()}
 
