@@ -60,6 +60,15 @@ class Oracle(ABC):
     def evaluate(self, theta: np.ndarray) -> Evaluation:
         """Quality of θ; consumes only the evaluation stream, never virtual time."""
 
+    def advance(self, worker: int, rows: int, point: np.ndarray) -> None:
+        """Consume worker ``worker``'s stream exactly as ``rows`` rows at ``point`` would,
+        discarding them (the ``per: step`` buffer skips committed trajectories it never
+        handed out, ``sim/trajectories.py``). This default computes the rows; oracles
+        whose rows draw the same randomness at every point override it to draw only."""
+        if rows > 0:
+            self.gradients(np.broadcast_to(point, (rows, np.size(point))),
+                           np.full(rows, worker, dtype=np.int64))
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (environments)."""
 

@@ -1,0 +1,163 @@
+"""The ``per: step`` trajectory buffer (``sim/trajectories.py``) against the original one.
+
+The original buffer rolled out every committed trajectory (⌈M/n⌉ per worker, then
+doubling chunks for a worker that ran out); the current one rolls out only those it
+expects to hand out and skips the others with ``Oracle.advance``. Results must be the
+same bit for bit: every handed-out trajectory, every gradient sum and the streams'
+positions at the next round.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import run_doc, scenario_doc
+
+from asyncnigt.problems.base import GradientBatch, Oracle
+from asyncnigt.problems.gym_problem import GymProblem
+from asyncnigt.seeding import Streams
+from asyncnigt.sim import round_server
+from asyncnigt.sim.trajectories import TrajectoryBuffer
+
+
+class OriginalBuffer:
+    """The original buffer (before rollouts were skipped): the reference semantics."""
+
+    def __init__(self, oracle, n: int):
+        self.oracle, self.n = oracle, n
+
+    def begin(self, x, M):
+        self.x = x
+        self.grads, self.steps = [[] for _ in range(self.n)], [[] for _ in range(self.n)]
+        self.issued = [0] * self.n
+        self._fill(np.repeat(np.arange(self.n), max(1, math.ceil(M / self.n))))
+
+    def _fill(self, workers):
+        batch = self.oracle.gradients(np.broadcast_to(self.x, (len(workers), self.x.size)),
+                                      workers)
+        for w in np.unique(workers).tolist():
+            self.grads[w].append(batch.grads[workers == w])
+            self.steps[w].extend(batch.steps[workers == w].tolist())
+
+    def next_steps(self, i):
+        j = self.issued[i]
+        if j == len(self.steps[i]):
+            self._fill(np.full(max(1, len(self.steps[i])), i))
+        self.issued[i] = j + 1
+        return self.steps[i][j]
+
+    sums = TrajectoryBuffer.sums
+
+
+class CountingOracle(Oracle):
+    """Per-worker streams consumed row by row: a row draws its steps (1 to 40) and a
+    gradient whose values depend on the point. ``draw_only``: ``advance`` draws without
+    computing (as the gym oracle does) instead of the default that computes."""
+
+    def __init__(self, n: int, dim: int = 3, draw_only: bool = False):
+        self.n_workers, self.dim, self.draw_only = n, dim, draw_only
+        self.rngs = Streams(7).per_worker("oracle", n)
+        self.calls = self.rows = 0
+
+    def _draw(self, w):
+        rng = self.rngs[w]
+        return int(rng.integers(1, 41)), rng.standard_normal(self.dim)
+
+    def gradients(self, points, workers):
+        self.calls, self.rows = self.calls + 1, self.rows + len(workers)
+        draws = [self._draw(int(w)) for w in workers]
+        steps = np.array([s for s, _ in draws], dtype=np.int64)
+        grads = np.array([g for _, g in draws]).reshape(len(workers), self.dim)
+        return GradientBatch(grads=grads * (1.0 + np.asarray(points)), steps=steps)
+
+    def advance(self, worker, rows, point):
+        if not self.draw_only:
+            return super().advance(worker, rows, point)
+        for _ in range(rows):
+            self._draw(worker)
+
+    def evaluate(self, theta):
+        raise NotImplementedError
+
+
+def drive(buffer, seed: int, n: int, rounds: int = 12):
+    """Rounds of random hand-outs (skewed towards fast workers, sometimes far beyond the
+    doubling chunks) and gradient sums; returns everything the simulation would see."""
+    rng = np.random.default_rng(seed)
+    seen = []
+    for k in range(rounds):
+        x = np.full(buffer.oracle.dim, 0.1 * k)
+        M = int(rng.integers(1, 4 * n))
+        buffer.begin(x, M)
+        handed = np.zeros(n, dtype=np.int64)
+        weights = 1.0 / np.sqrt(np.arange(1, n + 1))
+        for _ in range(int(rng.integers(n, 6 * n))):
+            i = int(rng.choice(n, p=weights / weights.sum()))
+            seen.append((k, i, buffer.next_steps(i)))
+            handed[i] += 1
+        counts = rng.integers(0, handed + 1)
+        if counts.any():
+            seen.append(buffer.sums(counts).tobytes())
+    buffer.begin(np.zeros(buffer.oracle.dim), 1)  # settles the last round's streams
+    seen.append([rng_.bit_generator.state["state"]["state"] for rng_ in buffer.oracle.rngs])
+    return seen
+
+
+@pytest.mark.parametrize("draw_only", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_same_trajectories_sums_and_streams_as_the_original(seed, draw_only):
+    n = 5
+    ref, new = CountingOracle(n), CountingOracle(n, draw_only=draw_only)
+    assert drive(TrajectoryBuffer(new, n), seed, n) == drive(OriginalBuffer(ref, n), seed, n)
+    if draw_only:  # skipped trajectories are not computed: strictly fewer rows
+        assert new.rows < ref.rows
+
+
+def test_advance_consumes_the_stream_as_trajectories_do():
+    problem = GymProblem("CartPole-v1", horizon=50, policy={"hidden_sizes": [8]})
+    x = problem.initial_point(np.random.default_rng(0))
+    rolled, skipped = problem.oracle(Streams(3), 2), problem.oracle(Streams(3), 2)
+    a = rolled.gradients(np.broadcast_to(x, (4, x.size)), np.array([1, 1, 1, 1]))
+    skipped.advance(1, 3, x)
+    b = skipped.gradients(np.broadcast_to(x, (1, x.size)), np.array([1]))
+    assert np.array_equal(a.grads[3:], b.grads) and np.array_equal(a.steps[3:], b.steps)
+
+
+@pytest.mark.parametrize("method", [
+    {"name": "rennala_nigt", "batch": 12, "step_size": 0.05, "momentum": 0.2},
+    {"name": "malenia_nigt", "batch": 12, "step_size": 0.05, "momentum": 0.2,
+     "in_flight": "ignore"},
+    {"name": "sync_nigt", "batch": 3, "step_size": 0.05, "momentum": 0.2},
+])
+def test_runs_equal_the_original_buffer_with_fewer_rollouts(monkeypatch, method):
+    """CartPole with per-step timing and heterogeneous speeds: short episodes, fast
+    workers running out of their chunks; identical runs, never more rollouts."""
+    doc = scenario_doc({"per": "step", "preset": "sqrt", "scale": 1.0}, method, n=4,
+                       stop={"updates": 15}, every=5, seed=1,
+                       problem={"kind": "gym", "env": "CartPole-v1", "horizon": 60,
+                                "policy": {"hidden_sizes": [8]}, "eval_episodes": 2})
+    made = {}
+
+    def counting(cls):
+        def make(oracle, n):
+            calls = made.setdefault(cls.__name__, {"calls": 0, "rows": 0})
+            gradients = oracle.gradients
+
+            def counted(points, workers):
+                calls["calls"] += 1
+                calls["rows"] += len(workers)
+                return gradients(points, workers)
+
+            oracle.gradients = counted
+            return cls(oracle, n)
+        return make
+
+    monkeypatch.setattr(round_server, "TrajectoryBuffer", counting(OriginalBuffer))
+    ref = run_doc(doc)
+    monkeypatch.setattr(round_server, "TrajectoryBuffer", counting(TrajectoryBuffer))
+    new = run_doc(doc)
+    assert new.status == ref.status == "ok" and new.rows == ref.rows
+    assert np.array_equal(new.theta, ref.theta)
+    assert made["TrajectoryBuffer"]["rows"] <= made["OriginalBuffer"]["rows"]
