@@ -42,6 +42,9 @@ def main(argv=None) -> None:
         event_engine.batch_sweep(arrivals=30_000 if args.quick else 100_000,
                                  repeats=1 if args.quick else 3,
                                  min_rounds=20 if args.quick else 100)
+        print("")
+        event_engine.fixed_batch_table(arrivals=30_000 if args.quick else 100_000,
+                                       repeats=1 if args.quick else 3)
     if "rollouts" in args.only:
         print("\n== Rollouts: environment steps per wall second of a Rennala round's gradients")
         rollouts.table(repeats=1 if args.quick else 3,

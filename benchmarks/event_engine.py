@@ -17,6 +17,11 @@ Gaussian noise, whose per-worker generator calls then dominate every variant ali
 
     python benchmarks/event_engine.py                         # the full table
     python benchmarks/event_engine.py --n 1000 --methods rennala_sgd
+    python benchmarks/event_engine.py --only-fixed --fixed-batch 1000  # S = 1000 at every n
+
+The second table (``--fixed-batch S``) runs the round methods with the same batch S at
+every n, so that their cost per simulated gradient shows the engines' dependence on n
+alone; the first keeps S = n/2, where rounds at n = 10 have five gradients.
 """
 
 from __future__ import annotations
@@ -62,15 +67,15 @@ def fresh(sc):
     return build_context(sc, problem, streams, theta0)
 
 
-def run_simpy(sc) -> tuple[int, float, float]:
-    """(arrivals, wall seconds, final virtual time) of the full runtime."""
+def run_simpy(sc) -> tuple[int, float, float, int]:
+    """(arrivals, CPU seconds, final virtual time, cancelled jobs) of the full runtime."""
     ctx = fresh(sc)
     config = sc.methods[0]
     t0 = time.process_time()
     result = simulate(METHODS[config.name], config.params, ctx)
     wall = time.process_time() - t0
-    arrivals = result.rows[-1][result.columns.index("gradients_computed")]
-    return arrivals, wall, result.rows[-1][1]
+    last = dict(zip(result.columns, result.rows[-1], strict=False))
+    return last["gradients_computed"], wall, last["time"], last["gradients_cancelled"]
 
 
 def _round_loop(sc, malenia: bool) -> tuple[int, float, float]:
@@ -171,7 +176,7 @@ def measure(method: str, n: int, arrivals: int, repeats: int, noise: float = 0.0
         updates = max(arrivals, min_rounds * n)
     else:  # calibrate the rounds from one short run
         probe = scenario(n, batch, 3, method, "fast", noise)
-        a, _, _ = run_simpy(probe)
+        a = run_simpy(probe)[0]
         updates = max(min_rounds, round(arrivals * 3 / max(a, 1)))
     variants = {"heapq": None, "events": "events", "fast": "fast"}
     if METHODS[method].server != "round":
@@ -181,38 +186,67 @@ def measure(method: str, n: int, arrivals: int, repeats: int, noise: float = 0.0
     for _ in range(repeats):
         for name, engine in variants.items():
             sc = scenario(n, batch, updates, method, engine or "fast", noise)
-            a, wall, end = BASELINES[method](sc) if engine is None else run_simpy(sc)
+            a, wall, end, *cancelled = BASELINES[method](sc) if engine is None else run_simpy(sc)
             rates[name].append(a / wall)
             ends[name] = (a, end)
+            jobs = a + sum(cancelled) if cancelled else None
     if len({e for e in ends.values()}) != 1:
         raise AssertionError(f"{method} n={n}: variants disagree: {ends}")
     out = {v: statistics.median(r) for v, r in rates.items()}
-    out.update(batch=batch, arrivals=ends["heapq"][0])
+    out.update(batch=batch, arrivals=ends["heapq"][0], jobs=jobs)
     return out
 
 
 def table(ns=(10, 1000, 10000), methods=("rennala_sgd", "malenia_sgd", "asgd"),
           arrivals: int = 100_000, repeats: int = 3, noise: float = 0.0, out=print,
-          min_rounds: int = 100) -> list:
-    """Measure and print the engine table; returns its rows (dicts)."""
+          min_rounds: int = 100, batch: int | None = None) -> list:
+    """Measure and print the engine table; returns its rows (dicts). ``batch``: the same
+    batch S at every n for the round methods (default S = n/2, :func:`batch_for`)."""
     out(f"{'method':<12} {'n':>6} {'S':>5} {'heapq arr/s':>12} {'events arr/s':>13} "
         f"{'default arr/s':>14} {'events/heapq':>13} {'default/heapq':>14}")
     rows = []
     for method in methods:
         for n in ns:
-            r = measure(method, n, arrivals, repeats, noise, min_rounds=min_rounds)
+            r = measure(method, n, arrivals, repeats, noise, min_rounds=min_rounds,
+                        batch=None if METHODS[method].server != "round" else batch)
             fast = r.get("fast", r["events"])
-            out(f"{method:<12} {n:>6} {r['batch']:>5} {r['heapq']:>12,.0f} {r['events']:>13,.0f} "
+            S = r["batch"] if METHODS[method].server == "round" else "–"
+            out(f"{method:<12} {n:>6} {S:>5} {r['heapq']:>12,.0f} {r['events']:>13,.0f} "
                 f"{fast:>14,.0f} {r['events'] / r['heapq']:>13.2f} {fast / r['heapq']:>14.2f}")
             rows.append(dict(method=method, n=n, **r))
     out("")
-    out("cost per simulated gradient (default engine), relative to the cheapest n:")
+    out("cost per simulated gradient, relative to the cheapest n (default engine; heapq loop):")
     for method in methods:
-        costs = {r["n"]: 1 / r.get("fast", r["events"]) for r in rows if r["method"] == method}
-        low = min(costs.values())
-        spread = max(costs.values()) / low
-        out(f"  {method:<12} " + "  ".join(f"n={n}: {c / low:.2f}" for n, c in costs.items())
-            + f"   (max/min {spread:.2f})")
+        mine = [r for r in rows if r["method"] == method]
+        out(f"  {method:<12} {_relative_costs([r.get('fast', r['events']) for r in mine], mine)}"
+            f"   heapq: {_relative_costs([r['heapq'] for r in mine], mine)}")
+    return rows
+
+
+def _relative_costs(rates, rows) -> str:
+    """'n=…: cost / cheapest …   (max/min …)' for the arrival rates of ``rows``."""
+    costs = [1 / r for r in rates]
+    low = min(costs)
+    return ("  ".join(f"n={r['n']}: {c / low:.2f}" for r, c in zip(rows, costs, strict=True))
+            + f" (max/min {max(costs) / low:.2f})")
+
+
+def fixed_batch_table(ns=(10, 1000, 10000), methods=("rennala_sgd", "malenia_sgd"),
+                      batch: int = 1000, arrivals: int = 100_000, repeats: int = 3,
+                      out=print, min_rounds: int = 20) -> list:
+    """The round methods with the same batch S at every n, so that the cost per simulated
+    gradient shows how the engines scale with n alone. (With S = n/2 a round at n = 10
+    has five gradients, and the per-update work, the same at every n, dominates.)"""
+    out(f"   round methods with S = {batch} at every n (engine cost per gradient against n):")
+    rows = table(ns, methods, arrivals, repeats, out=out, min_rounds=min_rounds, batch=batch)
+    out("cost per job started (gradients computed + cancelled: a round starts one job per "
+        "worker and\nevery cancelled job consumes its draw, so per-round work grows with n), "
+        "relative to the cheapest n:")
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        rates = [r["fast"] * r["jobs"] / r["arrivals"] for r in mine]
+        out(f"  {method:<12} {_relative_costs(rates, mine)}"
+            f"   jobs per gradient: " + "  ".join(f"{r['jobs'] / r['arrivals']:.2f}" for r in mine))
     return rows
 
 
@@ -237,9 +271,23 @@ def main(argv=None) -> None:
     parser.add_argument("--methods", nargs="+", default=list(BASELINES), choices=sorted(BASELINES))
     parser.add_argument("--arrivals", type=int, default=100_000, help="arrivals per run (about)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--min-rounds", type=int, default=100,
+                        help="round methods run at least this many rounds (S = n/2 table)")
     parser.add_argument("--noise", type=float, default=0.0, help="gradient noise of the quadratic")
+    parser.add_argument("--fixed-batch", type=int, default=0, metavar="S",
+                        help="also the table with batch S at every n for the round methods "
+                             "(python -m benchmarks uses 1000)")
+    parser.add_argument("--only-fixed", action="store_true",
+                        help="only the fixed-batch table (with --fixed-batch, default 1000)")
     args = parser.parse_args(argv)
-    table(args.n, args.methods, args.arrivals, args.repeats, args.noise)
+    if not args.only_fixed:
+        table(args.n, args.methods, args.arrivals, args.repeats, args.noise,
+              min_rounds=args.min_rounds)
+    if args.fixed_batch or args.only_fixed:
+        rounds = [m for m in args.methods if METHODS[m].server == "round"]
+        print("")
+        fixed_batch_table(args.n, rounds, args.fixed_batch or 1000, args.arrivals, args.repeats,
+                          min_rounds=min(args.min_rounds, 20))
 
 
 if __name__ == "__main__":

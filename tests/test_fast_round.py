@@ -287,6 +287,20 @@ def test_matrix_reads_like_take(model):
         assert [s.take(i) for _ in range(50)] == ref_draws[i][1 + used[i]: 51 + used[i]]
 
 
+def test_matrix_grows_for_long_windows():
+    """Windows longer than the read-ahead's row capacity, constant and random rows mixed:
+    the buffer grows and every row still reads like take()."""
+    models = [Fixed(0.5), LogNormal(0.0, 0.5), Fixed(2.0)]
+    s = DurationStream(models, [np.random.default_rng(i) for i in range(3)])
+    ref = DurationStream(models, [np.random.default_rng(i) for i in range(3)])
+    m = fast_round.DurationMatrix(s)
+    need = np.array([3000, 1500, 5000])
+    m.ensure(need)
+    for i in range(3):
+        assert m.buf[i, m.pos[i]: m.pos[i] + need[i]].tolist() == \
+            [ref.take(i) for _ in range(need[i])]
+
+
 def test_malenia_exact_replay_fallback(monkeypatch):
     """When the quick Malenia stop cannot decide a float test it defers to the exact
     replay of every arrival; force that path and compare with the event level."""

@@ -24,7 +24,8 @@ event per gradient:
   the largest.
 
 Candidates are per-worker windows of the next L_i durations (L_i predicted from the
-duration means, then kept from round to round while every worker starts with the round);
+duration means and the last round, then kept from round to round while every worker
+starts with the round, and re-checked every ``RECHECK_EVERY`` rounds);
 a worker whose window might hide a selected completion gets a longer window and the
 selection is redone, so predictions only affect speed. Windows are gathered from
 :class:`DurationMatrix`, a 2-D read-ahead of the method's
@@ -37,7 +38,14 @@ draw back, as ``untake`` does).
 The virtual clock is reproduced too: SimPy sets ``now`` to ``armed_at + (end − armed_at)``
 where the pool armed its timeout at the previous processed completion, which in floating
 point is not always ``end``; :func:`clock_chain` replays that chain over the processed
-completions (vectorized, with a scalar loop only where a step is inexact).
+completions (vectorized, with a scalar loop only where a step is inexact), and
+:func:`sterbenz_clock` skips it (and the sort) when every step is provably exact.
+
+Most rounds take a lean path: under ``cancel`` without event records, when the round's
+last arrival is not tied with another candidate (Rennala: :func:`_rennala_distinct`;
+Malenia: the last worker's first completion), the counts come from one ``bincount`` and
+the outcome from :meth:`FastRounds._cancel_round`; every other case takes the general
+path with the full tie order.
 
 Valid when durations are read ahead of time: no ``per: step`` timing (durations depend on
 trajectories), no speed profiles, only stationary (or fixed, or replayed) duration models.
@@ -52,6 +60,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -60,6 +69,9 @@ from ..timing.streams import BLOCK
 
 MAX_WINDOW = 50_000_000  # candidate durations of one round beyond which the events path runs
 TAIL_ROWS = 48  # workers below which long windows are summed as one rectangle
+ELEMENTS_PER_ADD = 100  # candidates that cost about as much as one numpy call
+RECHECK_EVERY = 16  # rounds between checks that kept window lengths are not too long
+SHRINK = 1.5  # kept lengths this many times the predicted ones are replaced by those
 _AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
@@ -79,11 +91,16 @@ class DurationMatrix:
         n = self.n = stream.n
         consts = [stream.constant(i) for i in range(n)]
         self.const_rows = np.array([c is not None for c in consts])
+        self.any_const = bool(self.const_rows.any())
         self.const = np.array([0.0 if c is None else c for c in consts])
         rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
         longest = max((len(r) for r in rest), default=0)
-        self.longest_block = max([BLOCK] + [len(m.samples) for m in stream.models
-                                            if getattr(m, "mode", None) == "replay"])
+        replay = [getattr(m, "mode", None) == "replay" for m in stream.models]
+        self.block = np.array([len(m.samples) if r else BLOCK
+                               for m, r in zip(stream.models, replay, strict=True)])
+        self.longest_block = int(self.block.max(initial=BLOCK))
+        self.samplers = [None if c is not None else stream.block_sampler(i)
+                         for i, c in enumerate(consts)]
         self.cap = max(2 * self.longest_block, 2 * longest, 8)
         self.buf = np.empty((n, self.cap))
         self.pos = np.zeros(n, dtype=np.int64)
@@ -92,45 +109,55 @@ class DurationMatrix:
             if r:
                 self.buf[i, : len(r)] = r
                 self.end[i] = len(r)
-        if self.const_rows.any():
+        if self.any_const:
             self.buf[self.const_rows] = self.const[self.const_rows, None]
             self.end[self.const_rows] = self.cap
 
     def ensure(self, need: np.ndarray) -> None:
         """Make at least ``need[i]`` durations of every worker i available."""
-        short = np.flatnonzero(self.end - self.pos < need)
+        pos, end = self.pos, self.end
+        short = np.flatnonzero(end - pos < need)
         if short.size == 0:
             return
-        top = int(need[short].max())
-        if top + self.longest_block > self.cap:
+        if self.any_const:
+            const = self.const_rows[short]
+            if const.any():  # the whole row holds the constant
+                top = int(need[short[const]].max())
+                if top > self.cap:
+                    self._grow(max(2 * self.cap, top))
+                pos[short[const]] = 0
+                end[short[const]] = self.cap
+                short = short[~const]
+                if short.size == 0:
+                    return
+        p, e = pos[short], end[short]
+        step = self.block[short]
+        blocks = -((e - p - need[short]) // step)  # blocks each short row lacks (>= 1)
+        top = int((e - p + blocks * step).max())
+        if top > self.cap:
             self._grow(max(2 * self.cap, top + self.longest_block))
-        const = self.const_rows[short]
-        if const.any():  # the whole row holds the constant
-            self.pos[short[const]] = 0
-            self.end[short[const]] = self.cap
-            short = short[~const]
-            if short.size == 0:
-                return
-        # move the unconsumed durations of the short rows to the front, all at once
-        p, left = self.pos[short], self.end[short] - self.pos[short]
-        width = int(left.max())
-        if width:
-            cols = np.minimum(p[:, None] + np.arange(width), self.cap - 1)  # beyond: unused
-            self.buf[short, :width] = self.buf[short[:, None], cols]
-        self.pos[short] = 0
-        self.end[short] = left
-        draw = self.stream.draw_block
-        while True:  # append blocks, in each worker's order, until every row has enough
-            lacking = short[self.end[short] < need[short]]
-            if lacking.size == 0:
-                return
-            for i in lacking.tolist():
-                block = draw(i)
-                e = int(self.end[i])
-                if e + block.size > self.cap:
-                    self._grow(max(2 * self.cap, e + block.size))
-                self.buf[i, e: e + block.size] = block
-                self.end[i] = e + block.size
+        self._append(short, p, e, blocks)
+
+    def _append(self, rows, p, e, blocks) -> None:
+        """Append ``blocks[k]`` blocks to each row ``rows[k]`` (read from ``p[k]`` to
+        ``e[k]``), drawn in the row's order; a row without room at its end first moves its
+        unconsumed durations to the front."""
+        buf, cap, samplers = self.buf, self.cap, self.samplers
+        step = self.block[rows]
+        compact = e + blocks * step > cap
+        if compact.any():  # move the unconsumed durations of those rows to the front
+            for i, a, b in zip(rows[compact].tolist(), p[compact].tolist(),
+                               e[compact].tolist(), strict=True):
+                buf[i, : b - a] = buf[i, a:b]
+            e = np.where(compact, e - p, e)
+            self.pos[rows[compact]] = 0
+        for i, b, k in zip(rows.tolist(), e.tolist(), blocks.tolist(), strict=True):
+            row, draw = buf[i], samplers[i]
+            for _ in range(k):
+                block = draw()
+                row[b: b + block.size] = block
+                b += block.size
+        self.end[rows] = e + blocks * step
 
     def _grow(self, cap: int) -> None:
         new = np.empty((self.n, cap))
@@ -180,6 +207,41 @@ def clock_chain(t0: float, ends: np.ndarray) -> float:
             return now
 
 
+def sterbenz_clock(t0: float, top: float, values) -> float:
+    """:func:`clock_chain` over the sorted processed completions, whose maximum is ``top``
+    and which ``values()`` returns unsorted; the sort is skipped when every ``end`` lies
+    in [t0, 2·t0] with t0 > 0: each step's difference end − now is then exact (Sterbenz's
+    lemma) and so is now + (end − now) = end, so the clock ends at ``top``."""
+    if t0 > 0 and top <= 2 * t0:
+        return float(top)
+    return clock_chain(t0, np.sort(values()))
+
+
+def _lengthen(win, short: np.ndarray, limit: int | None = None) -> np.ndarray:
+    """Window lengths for a retry: the ``short`` workers' windows doubled (at most
+    ``limit``), the others' as requested before the layout's tail rounded them up (so
+    that the rounding does not stick once the lengths are kept from round to round)."""
+    longer = 2 * win.lengths if limit is None else np.minimum(2 * win.lengths, limit)
+    return np.where(short, longer, win.layout.source)
+
+
+def _rennala_distinct(win, M: int):
+    """Rennala's M-th arrival when it is unambiguous: every candidate finite and no other
+    candidate equal to the M-th smallest, so the tie order plays no part. Returns
+    (per-worker counts of the M earliest, their ``flat`` indices, the index of the M-th),
+    or None (the caller then breaks ties in full). One ``kth``: several are much slower
+    on these partly ordered arrays."""
+    flat = win.flat
+    if not math.isfinite(flat.max()):
+        return None
+    part = np.argpartition(flat, M - 1)
+    iv = part[M - 1]
+    if np.count_nonzero(flat == flat[iv]) != 1:
+        return None
+    sel = part[:M]
+    return np.bincount(win.layout.worker[sel], minlength=win.starts.size), sel, iv
+
+
 @dataclass
 class RoundOutcome:
     """What one round did."""
@@ -195,7 +257,7 @@ class RoundOutcome:
 class _Layout:
     """The staircase shape of a set of window lengths (see :class:`_Windows`); it depends
     on the lengths and the read-ahead's row capacity only, so rounds with the same window
-    lengths reuse it."""
+    lengths reuse it, with its candidate buffer ``flat`` and the views of its blocks."""
 
     def __init__(self, lengths: np.ndarray):
         n = lengths.size
@@ -204,11 +266,7 @@ class _Layout:
         top = int(lengths[rank[0]])
         # a_j = number of workers with L > j, for j = 0..top-1
         a = n - np.cumsum(np.bincount(lengths, minlength=top + 1)[:top])
-        # Past the first job number with few workers left (a "tail"), those workers all
-        # get the longest window: their blocks are then a rectangle summed by one
-        # accumulate instead of one small vector addition per job number.
-        few = np.flatnonzero(a <= TAIL_ROWS)
-        tail = int(few[0]) if few.size and top - int(few[0]) > 2 else top
+        tail = _tail(a)
         if tail < top:
             a[tail:] = a[tail]
             lengths = lengths.copy()
@@ -222,8 +280,20 @@ class _Layout:
         self.job0 = job = np.repeat(np.arange(top), a)  # job index (0-based) of each element
         self.pos = pos = np.arange(total) - offs[job]  # rank of its worker
         self.worker = rank[pos]
+        self.last_idx = offs[lengths - 1] + self.place  # each worker's last candidate
         self.o, self.a_list = offs.tolist(), a.tolist()
         self._static = (None, None)
+        self.flat = np.empty(total)  # the candidates of the round being computed
+        self.idx = np.empty(total, dtype=np.int64)
+        o, f = self.o, self.flat
+        self.steps = [(f[o[j - 1]: o[j - 1] + k], f[o[j]: o[j] + k])  # jobs j and j + 1
+                      for j, k in enumerate(self.a_list[1:tail], 1)]
+        self.rectangle = None
+        if tail < top:
+            r = self.a_list[tail]
+            block = self.flat[self.o[tail]:].reshape(top - tail, r)
+            prev = self.flat[self.o[tail - 1]: self.o[tail - 1] + r] if tail else None
+            self.rectangle = (block, prev)
 
     def static(self, cap: int) -> np.ndarray:
         """worker·cap + job of each candidate: plus the worker's read position, its index
@@ -233,6 +303,22 @@ class _Layout:
         return self._static[1]
 
 
+def _tail(a: np.ndarray) -> int:
+    """The job number from which the few workers left (at most ``TAIL_ROWS``) all get the
+    longest window, so that their blocks form a rectangle summed by one accumulate
+    instead of one small vector addition per job number: the one minimizing a cost of
+    one addition per job number before it plus every candidate (the rectangle's padding
+    included) at 1/``ELEMENTS_PER_ADD`` of an addition. ``len(a)``: no rectangle."""
+    top = a.size
+    t = np.arange(top + 1)
+    before = np.concatenate(([0], np.cumsum(a)))  # candidates in the blocks before t
+    height = np.append(a, 0)
+    cost = t + (before + (top - t) * height) / ELEMENTS_PER_ADD
+    cost[(height > TAIL_ROWS) | (top - t <= 2)] = np.inf  # rectangles of few rows only
+    cost[top] = top + before[top] / ELEMENTS_PER_ADD
+    return int(np.argmin(cost))
+
+
 class _Windows:
     """Candidate completions of one round: worker i's next L_i jobs from its start s_i.
 
@@ -240,7 +326,8 @@ class _Windows:
     staircase: block j (jobs number j + 1) holds the ``a_j`` workers with L_i > j, in rank
     order, at ``flat[off_j : off_j + a_j]``. The running sums are then one vector addition
     per job number, block j-1's prefix plus block j, which is the float operation of the
-    event-level pool (``end = start + d``) for every worker at once.
+    event-level pool (``end = start + d``) for every worker at once. ``flat`` is the
+    layout's buffer: valid until the next round with the same layout.
     """
 
     def __init__(self, matrix: DurationMatrix, starts: np.ndarray, layout: _Layout,
@@ -249,21 +336,21 @@ class _Windows:
         self.lengths, self.rank, self.place = layout.lengths, layout.rank, layout.place
         self.offs, self.job0, self.pos = layout.offs, layout.job0, layout.pos
         matrix.ensure(layout.lengths)
-        idx = layout.static(matrix.cap) + matrix.pos[layout.worker]
-        self.flat = flat = np.take(matrix.buf.reshape(-1), idx)
+        idx = layout.idx
+        np.take(matrix.pos, layout.worker, out=idx)
+        idx += layout.static(matrix.cap)
+        self.flat = flat = np.take(matrix.buf.reshape(-1), idx, out=layout.flat, mode="clip")
         a0 = layout.a_list[0]
         if common_start:  # every worker starts at the same instant
             flat[:a0] += starts[0]
         else:
             flat[:a0] += starts[layout.rank]
-        o, tail, top = layout.o, layout.tail, layout.top
-        for j, k in enumerate(layout.a_list[1:tail], 1):
-            np.add(flat[o[j - 1]: o[j - 1] + k], flat[o[j]: o[j] + k], out=flat[o[j]: o[j] + k])
-        if tail < top:
-            r = layout.a_list[tail]
-            block = flat[o[tail]:].reshape(top - tail, r)
-            if tail:
-                block[0] += flat[o[tail - 1]: o[tail - 1] + r]
+        for prev, block in layout.steps:
+            np.add(prev, block, out=block)
+        if layout.rectangle is not None:
+            block, prev = layout.rectangle
+            if prev is not None:
+                block[0] += prev
             np.cumsum(block, axis=0, out=block)
 
     def locate(self, idx: np.ndarray):
@@ -316,6 +403,8 @@ class FastRounds:
         self._available = (None, None)  # (list given by the last outcome, its array)
         self._lengths = (None, None)  # (M, window lengths that worked) when all start together
         self._layout = None  # the last _Layout built
+        self.span = (None, 0.0)  # (M, virtual duration) of the last fast round
+        self._M = None  # the batch of the round being computed
 
     # -- bookkeeping with the event-level path ------------------------------------------
     def hand_back(self) -> None:
@@ -339,26 +428,42 @@ class FastRounds:
             given, array = self._available
             array = array if available is given else np.asarray(available, dtype=float)
             starts = np.maximum(t0, array)
-        self._common = available is None
+        self._common, self._M = available is None, M
         if self.aggregation == "synchronous":
             return self._synchronous(t0, starts, M, k, with_events)
         if self._common and self._lengths[0] == M:
             lengths = self._lengths[1]  # the windows of the last round: usually long enough
+            if k % RECHECK_EVERY == 1:  # after the first round, then now and then
+                lengths = self._recheck(t0, M, lengths, grow=k == 1)
         else:
             lengths = self._predict(t0, None if self._common else starts, M)
         if self.aggregation == "rennala":
             return self._rennala(t0, starts, lengths, M, k, with_events)
         return self._malenia(t0, starts, lengths, M, k, with_events)
 
+    def _recheck(self, t0, M, kept, grow: bool) -> np.ndarray:
+        """Kept window lengths against a prediction from the last round: replaced by it
+        when ``SHRINK`` times longer in total; with ``grow`` (after the first round, whose
+        windows had only the mean rates to go by) lengthened to it where shorter."""
+        fresh = self._predict(t0, None, M)
+        if SHRINK * fresh.sum() < kept.sum():
+            return fresh
+        if grow and (fresh > kept).any():
+            return np.maximum(kept, fresh)
+        return kept
+
     def _predict(self, t0, starts, M) -> np.ndarray:
-        """Window lengths from the mean rates and the previous round's counts (speed
-        only: a window too short is detected and lengthened)."""
+        """Window lengths from the mean rates over the expected round span (at least the
+        last round's) and the previous round's counts (speed only: a window too short is
+        detected and lengthened)."""
         n, rates = self.n, self.rates
         if self.aggregation == "rennala":
             total = rates.sum()
             span = M / total if total > 0 else 0.0
         else:  # malenia: every worker once, and the harmonic condition at mean rates
             span = max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
+        if self.span[0] == M:
+            span = max(span, self.span[1])
         start = t0 if starts is None else starts
         with np.errstate(invalid="ignore"):
             expected = rates * np.maximum(0.0, t0 + span - start)
@@ -381,6 +486,7 @@ class FastRounds:
         return _Windows(self.matrix, starts, layout, self._common)
 
     def _rennala(self, t0, starts, lengths, M, k, with_events):
+        lean = not with_events and self.in_flight == "cancel"
         while True:
             if int(lengths.sum()) > MAX_WINDOW:
                 return None
@@ -389,6 +495,15 @@ class FastRounds:
             if M > flat.size:
                 lengths = np.minimum(2 * win.lengths, M + 1)
                 continue
+            found = _rennala_distinct(win, M) if lean else None
+            if found is not None:  # the common case: no tie at the M-th arrival
+                counts, sel, iv = found
+                if (counts >= win.lengths).any():
+                    lengths = _lengthen(win, counts >= win.lengths, M + 1)
+                    continue
+                last_worker = int(win.layout.worker[iv])
+                return self._cancel_round(t0, counts, last_worker, flat[iv],
+                                          partial(np.take, flat, sel), M)
             v = np.partition(flat, M - 1)[M - 1]
             if not math.isfinite(v):
                 return None
@@ -400,10 +515,9 @@ class FastRounds:
                 tied = tied[np.lexsort((tj, tw))]
             picked = np.concatenate((below, tied[:need]))
             counts = win.count_rows(picked)
-            lengths = win.lengths
-            saturated = counts >= lengths
+            saturated = counts >= win.lengths
             if saturated.any():
-                lengths = np.where(saturated, np.minimum(2 * lengths, M + 1), lengths)
+                lengths = _lengthen(win, saturated, M + 1)
                 continue
             last_worker = int(win.rank[win.pos[tied[need - 1]]])
             if with_events:
@@ -418,19 +532,22 @@ class FastRounds:
             if int(lengths.sum()) > MAX_WINDOW:
                 return None
             win = self._windows(starts, lengths, M)
-            last = win.last
-            if not np.isfinite(last).all():
+            last = win.flat[win.layout.last_idx]
+            if not math.isfinite(last.max()):  # sums: then every candidate is finite
                 return None  # a non-finite duration ahead: the event path decides
             horizon = last.min()
             if not with_events:
                 found = self._malenia_quick(win, horizon, n, M, threshold)
                 if found is None:  # the stop lies beyond the windows: lengthen them
-                    target = t0 + 2 * max(horizon - t0, float(self.means.min()), 1e-300)
-                    lengths = np.where(last < target, 2 * win.lengths, win.lengths)
+                    lengths = self._reach(win, t0, last, horizon)
                     continue
                 if found is not _AMBIGUOUS:
-                    counts, last_worker, ordered = found
-                    return self._finish(t0, win, counts, last_worker, k, ordered=ordered)
+                    counts, last_worker, values, top = found
+                    if self.in_flight == "cancel":
+                        return self._cancel_round(t0, counts, last_worker, top, values,
+                                                  int(counts.sum()))
+                    return self._finish(t0, win, counts, last_worker, k,
+                                        ordered=np.sort(values()))
             inside = np.flatnonzero(win.flat < horizon)
             w, j = win.locate(inside)
             order = np.lexsort((j, w, win.flat[inside]))
@@ -440,8 +557,26 @@ class FastRounds:
                 counts = np.bincount(w[: q + 1], minlength=n)
                 return self._finish(t0, win, counts, int(w[q]), k, picked=inside[: q + 1],
                                     sorted_=(w[: q + 1], j[: q + 1]), with_events=with_events)
-            target = t0 + 2 * max(horizon - t0, float(self.means.min()), 1e-300)
-            lengths = np.where(last < target, 2 * win.lengths, win.lengths)
+            lengths = self._reach(win, t0, last, horizon)
+
+    def _reach(self, win, t0, last, horizon) -> np.ndarray:
+        """Malenia's windows for a retry when its stop lies beyond them: the windows that
+        end before a target time are stretched in proportion to the time they must cover
+        (by 1.25 at least). The target is 1.25·c from t0 when some window ends before
+        the last worker's first completion c, else 1.5 times the current horizon (the
+        earliest last candidate)."""
+        n = self.n
+        top = float(win.flat[:n].max())  # block 1 holds every worker's first job
+        if math.isfinite(top) and top >= horizon:
+            target = t0 + 1.25 * (top - t0)
+        else:
+            target = t0 + 1.5 * max(horizon - t0, float(self.means.min()), 1e-300)
+        starts = win.starts
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = (target - starts) / (last - starts)
+        factor = np.where(np.isfinite(factor), np.clip(factor, 1.25, 64.0), 2.0)
+        longer = np.ceil(win.lengths * factor).astype(np.int64) + 1
+        return np.where(last < target, longer, win.layout.source)
 
     @staticmethod
     def _malenia_quick(win, horizon, n, M, threshold):
@@ -454,20 +589,26 @@ class FastRounds:
         "S > threshold" test is decided when it is clear by more than ``tol`` (else
         ``_AMBIGUOUS``: the caller replays every arrival exactly); once the tracker has
         re-checked exactly, it holds the fsum and the replay is exact. Returns
-        (counts, last worker, sorted times of the processed arrivals), None when the stop
-        is not below ``horizon``, or ``_AMBIGUOUS``.
+        (counts, last worker, a function giving the processed arrivals' times unsorted,
+        the latest of them) for :func:`sterbenz_clock`, None when the stop is not below
+        ``horizon``, or ``_AMBIGUOUS``.
         """
         flat = win.flat
-        first = flat[win.place]  # c_i1: job-number-1 block, in rank order
-        top = first.max()
-        i_star = int(np.flatnonzero(first == top)[-1])  # ties: the largest worker index last
+        first = flat[: n]  # c_i1: block 1 holds every worker (L_i >= 1), in rank order
+        r = int(np.argmax(first))
+        top = first[r]
         if not top < horizon:
             return None
-        done = np.flatnonzero(flat < top)
-        tied = np.flatnonzero(flat == top)
-        tw, tj = win.locate(tied)
-        done = np.concatenate((done, tied[(tw < i_star) | ((tw == i_star) & (tj == 1))]))
-        counts = win.count_rows(done)
+        if np.count_nonzero(flat == top) == 1:  # no tie: the arrivals up to c_i*1
+            i_star = int(win.rank[r])
+            done = np.flatnonzero(flat <= top)
+        else:
+            i_star = int(np.flatnonzero(flat[win.place] == top)[-1])  # ties: largest index
+            done = np.flatnonzero(flat < top)
+            tied = np.flatnonzero(flat == top)
+            tw, tj = win.locate(tied)
+            done = np.concatenate((done, tied[(tw < i_star) | ((tw == i_star) & (tj == 1))]))
+        counts = np.bincount(win.layout.worker[done], minlength=n)
         k0 = done.size
         unit = 2.0**-53
         s = float(np.sum(1.0 / counts))
@@ -482,10 +623,14 @@ class FastRounds:
                 if not exact_mode and abs(value - threshold) <= tol:
                     return _AMBIGUOUS
                 if not value > threshold:
+                    # the tracker re-checks with the fsum, within tol + n·2⁻⁵³ of value:
+                    # no need to compute it when the test is clear by more than that
+                    if value < (n * n / M) * (1 - 1e-9) - 2 * tol:
+                        return counts, last_worker, partial(np.take, flat, done), top
                     q_counts = counts
                     exact = math.fsum((1.0 / q_counts).tolist())
                     if _harmonic_ok(exact, q_counts.tolist(), n, M):
-                        return counts, last_worker, np.sort(flat[done])
+                        return counts, last_worker, partial(np.take, flat, done), top
                     base, exact_mode = exact, True
             if post is None:
                 mask = flat < horizon
@@ -521,8 +666,8 @@ class FastRounds:
             q_counts = counts + np.bincount(pw[: q + 1], minlength=n)
             exact = math.fsum((1.0 / q_counts).tolist())
             if _harmonic_ok(exact, q_counts.tolist(), n, M):
-                ordered = np.concatenate((np.sort(flat[done]), vals[: q + 1]))
-                return q_counts, int(pw[q]), ordered
+                ordered = np.concatenate((flat[done], vals[: q + 1]))  # sorted from k0 on
+                return q_counts, int(pw[q]), ordered.view, vals[q]
             start, base, exact_mode = q + 1, exact, True
 
     @staticmethod
@@ -569,6 +714,18 @@ class FastRounds:
                             idle=True)
 
     # -- common end of a round ----------------------------------------------------------
+    def _cancel_round(self, t0, counts, last_worker, top, values, processed):
+        """Outcome of a round under ``cancel`` without event records whose candidates are
+        all finite: the ``processed`` completions (latest ``top``, ``values()`` unsorted)
+        and every other worker's cancelled in-flight job consume their draws."""
+        now = sterbenz_clock(t0, top, values)
+        self.span = (self._M, now - t0)
+        used = counts + 1
+        used[last_worker] -= 1  # the worker that ended the round starts nothing
+        self.matrix.advance(used)
+        self.previous = counts
+        return RoundOutcome(now, counts, processed, self.n - 1, None, None)
+
     def _finish(self, t0, win, counts, last_worker, k, *, ordered=None, picked=None,
                 sorted_=None, idle=False, with_events=True):
         """Outcome of a round whose processed completions are known: either their sorted
@@ -625,4 +782,5 @@ class FastRounds:
                         events.append((i, "discarded", starts_out[i], float(f_end[i]), k))
         self.matrix.advance(used)
         self.previous = counts
+        self.span = (self._M, now - t0)
         return RoundOutcome(now, counts, processed, cancelled, available, events)

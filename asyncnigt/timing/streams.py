@@ -10,6 +10,7 @@ generator. With ``per: step`` timing the caller multiplies by the trajectory's s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -95,6 +96,15 @@ class DurationStream:
         if isinstance(m, Trace) and m.mode == "replay":
             return np.asarray(m.samples, dtype=float)
         return np.asarray(m.sample(self.rngs[i], now, BLOCK), dtype=float)
+
+    def block_sampler(self, i: int):
+        """A callable without arguments returning the blocks :meth:`draw_block` ``(i)``
+        would return, one per call, bound once (for the read-ahead's refills)."""
+        m = self.models[i]
+        if isinstance(m, Trace) and m.mode == "replay":
+            samples = np.asarray(m.samples, dtype=float)
+            return samples.copy
+        return partial(m.sample, self.rngs[i], 0.0, BLOCK)
 
     def set_remaining(self, i: int, durations) -> None:
         """Make ``durations`` worker i's next takes; after them the stream goes on with the
