@@ -72,6 +72,7 @@ TAIL_ROWS = 48  # workers below which long windows are summed as one rectangle
 ELEMENTS_PER_ADD = 100  # candidates that cost about as much as one numpy call
 RECHECK_EVERY = 16  # rounds between checks that kept window lengths are not too long
 SHRINK = 1.5  # kept lengths this many times the predicted ones are replaced by those
+ROOM = BLOCK  # read-ahead columns beyond one block (fewer make refills compact more often)
 _AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
@@ -101,7 +102,8 @@ class DurationMatrix:
         self.longest_block = int(self.block.max(initial=BLOCK))
         self.samplers = [None if c is not None else stream.block_sampler(i)
                          for i, c in enumerate(consts)]
-        self.cap = max(2 * self.longest_block, 2 * longest, 8)
+        # a block plus room for short windows; rows compact or the buffer grows as needed
+        self.cap = max(self.longest_block + ROOM, 2 * longest)
         self.buf = np.empty((n, self.cap))
         self.pos = np.zeros(n, dtype=np.int64)
         self.end = np.zeros(n, dtype=np.int64)

@@ -62,6 +62,29 @@ class ComputePool:
             self._arm(end)
         return end
 
+    def start_all(self, starts) -> None:
+        """Start every worker's next job, worker i at ``starts[i]`` (>= now): the same
+        draws, job ids and heap entries as ``start(i, starts[i])`` for i = 0, 1, …, n−1,
+        with one timeout armed at the earliest end instead of one per new earliest end
+        (those earlier arms would only leave stale timeouts that never act)."""
+        if self.speeds is not None or self._firing or self.heap:
+            for i, at in enumerate(starts):
+                self.start(i, at)
+            return
+        duration, jid = self.duration, self._next_id
+        ends = [at + duration(i, at) for i, at in enumerate(starts)]
+        if not all(map(math.isfinite, ends)):  # the run stops here, as with start()
+            raise NumericalError("duration")
+        n = len(ends)
+        self._next_id = jid + n
+        self.job[:] = range(jid, jid + n)
+        self.start_time[:] = starts
+        self.end_time[:] = ends
+        self.heap = heap = list(zip(ends, range(n), self.job, strict=True))
+        heapq.heapify(heap)
+        if heap[0][0] < self._armed_at:
+            self._arm(heap[0][0])
+
     def busy(self, i: int) -> bool:
         return self.job[i] != 0
 

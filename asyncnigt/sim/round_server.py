@@ -35,9 +35,10 @@ from .pool import ComputePool
 from .recorder import NumericalError
 from .trajectories import TrajectoryBuffer
 
-# Below this many jobs per round (n + M) one SimPy event per job is cheaper than the
-# fixed numpy overhead of a fast round (the results are the same either way).
-FAST_MIN_EVENTS = 128
+# Below this many jobs per round (see RoundServer._jobs) one SimPy event per job is
+# cheaper than the fixed numpy overhead of a fast round (the results are the same either
+# way; measured: Rennala n = 14, M = 6 is faster with events, n = 20, M = 10 fast).
+FAST_MIN_EVENTS = 24
 
 
 class RoundServer:
@@ -57,6 +58,7 @@ class RoundServer:
         self.fast = None
         if params.get("engine", "fast") == "fast" and applicable(ctx, self.pool.speeds):
             self.fast = FastRounds(ctx.compute, aggregation.name, self.in_flight)
+        self.ids = np.arange(ctx.n)
         self.state = rule.init(ctx.theta0)
         self.k = 0
         self.tracker = None
@@ -110,8 +112,8 @@ class RoundServer:
         if self.buffer is not None:
             sums = self.buffer.sums(counts)
         else:
-            workers = np.repeat(np.arange(self.ctx.n), counts)
-            points = np.broadcast_to(x, (len(workers), x.size))
+            workers = np.repeat(self.ids, counts)
+            points = _rows(x, len(workers))
             grads = self.ctx.oracle.gradients(points, workers).grads
             sums = np.add.reduceat(grads, np.cumsum(per_worker) - per_worker, axis=0)
         return self.agg.combine(sums, per_worker)
@@ -124,10 +126,18 @@ class RoundServer:
             self.buffer.begin(x, M)
         self.done = env.event()
         now, available = env.now, self.available
-        for i in range(self.ctx.n):
-            pool.start(i, now if available is None else max(now, available[i]))
+        pool.start_all([now] * self.ctx.n if available is None
+                       else [max(now, t) for t in available])
         yield self.done
         return np.asarray(self.tracker.counts)
+
+    def _jobs(self, M: int) -> int:
+        """Jobs a round starts, at least: M arrivals (synchronous: M per worker; Malenia:
+        also one per worker) and the n − 1 jobs in flight at its end."""
+        n, name = self.ctx.n, self.agg.name
+        if name == "synchronous":
+            return n * M
+        return (max(M, n) if name == "malenia" else M) + n - 1
 
     def _fast_round(self, M: int):
         """One round on the fast path; ``None`` when the event-level path must run it."""
@@ -160,7 +170,7 @@ class RoundServer:
             x = rule.query(self.state)
             M = self.init_batch if self.k == 0 else self.batch
             counts = None
-            if self.fast is not None and ctx.n + M >= FAST_MIN_EVENTS:
+            if self.fast is not None and self._jobs(M) >= FAST_MIN_EVENTS:
                 counts = yield from self._fast_round(M)
             if counts is None:
                 if self.fast is not None:
@@ -187,6 +197,16 @@ class RoundServer:
             rec.record(self.k, env.now, rule.params(self.state))
             if stop.gradients is not None and rec.used >= stop.gradients:
                 return
+
+
+def _rows(x: np.ndarray, k: int) -> np.ndarray:
+    """``np.broadcast_to(x, (k, x.size))`` (a read-only view repeating x in k rows),
+    built directly when x is a contiguous vector."""
+    if x.ndim != 1 or not x.flags.c_contiguous:
+        return np.broadcast_to(x, (k, x.size))
+    rows = np.ndarray((k, x.size), x.dtype, x, 0, (0, x.itemsize))
+    rows.flags.writeable = False
+    return rows
 
 
 def _at(env, t: float) -> Event:
