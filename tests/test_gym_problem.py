@@ -255,3 +255,31 @@ def test_global_numpy_rng_untouched(cartpole):
     oracle.gradients(theta[None], np.array([0]))
     oracle.evaluate(theta)
     np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize("env", ["cartpole", "pendulum", "Pendulum-v1"])
+def test_gradients_reuse_the_rollout_forward_bit_for_bit(env, request):
+    """gradients (backward on the rollout's ForwardRecord, memory reused across calls)
+    equals GPOMDP recomputing the forward pass on the same trajectories, bit for bit:
+    one θ for all rows, and rows at two θ (the per-group path); Pendulum-v1 with rows
+    longer than a time chunk, one of them truncated early by its time limit."""
+    if env == "Pendulum-v1":
+        problem = GymProblem(env, horizon=150, policy=SMALL, negate_observation_workers=[1],
+                             worker_env_kwargs=[{}, {"g": 9.0, "max_episode_steps": 90}])
+    else:
+        problem = request.getfixturevalue(env)
+    theta = problem.initial_point(Streams(8).generator("init"))
+    other = theta + 0.05 * np.random.default_rng(9).standard_normal(problem.dim)
+    workers = np.array([0, 1, 1, 0, 1])
+    oracle = problem.oracle(Streams(8), 2)
+    replay = problem.oracle(Streams(8), 2)
+    for points in (np.broadcast_to(theta, (5, problem.dim)),
+                   np.stack([theta, other, theta, other, other]),
+                   np.broadcast_to(other, (3, problem.dim))):
+        w = workers[: len(points)]
+        grads = oracle.gradients(points, w).grads
+        traj = replay.rollouts(points, w)
+        for theta_g, rows in group_rows(points):
+            expected = gpomdp_policy(problem.policy, theta_g, traj.obs[rows], traj.actions[rows],
+                                     traj.rewards[rows], traj.mask[rows], problem.gamma)
+            np.testing.assert_array_equal(grads[rows], expected)

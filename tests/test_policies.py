@@ -9,7 +9,8 @@ from asyncnigt.problems.policies import (
     LinearGaussianPolicy,
     TanhMLP,
 )
-from asyncnigt.problems.policies.kernels import TIME_CHUNK
+from asyncnigt.problems.policies.kernels import TIME_CHUNK, segment_outer_sum
+from asyncnigt.problems.policies.mlp import ForwardRecord
 
 OBS, ACT = 5, 3
 POLICIES = {
@@ -232,3 +233,48 @@ def test_global_numpy_rng_untouched():
     for name in POLICIES:
         setup(name)
     np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize("name", [n for n in POLICIES if n != "linear"])
+def test_weighted_score_sum_with_a_forward_record_is_bit_identical(name):
+    """The backward pass on a rollout's recorded network values (ForwardRecord, written step
+    by step for the live rows as the gym oracle does) equals the recomputed one bit for
+    bit, whatever the lengths (ragged, a zero weight inside, a row without any weight)."""
+    policy, theta, _, _, rng = setup(name)
+    n_b, n_t = 5, 2 * TIME_CHUNK + 9
+    obs = rng.standard_normal((n_b, n_t, OBS))
+    noise = policy.draw_noise(rng, n_b * n_t).reshape((n_b, n_t) + policy.noise_shape)
+    steps = np.array([n_t, 70, n_t, 1, TIME_CHUNK])
+    record = ForwardRecord(policy.mlp, n_b + 2, n_t + 30).head(n_b)  # larger, reused memory
+    record.layers[0][:] = np.nan  # unwritten steps may hold anything
+    actions = np.zeros((n_b, n_t) + policy.action_shape, dtype=policy.sample(
+        theta, obs[:1, 0], noise[:1, 0]).dtype)
+    for t in range(n_t):
+        live = np.flatnonzero(steps > t)
+        rows = slice(None) if len(live) == n_b else live
+        y, hs = policy.network(theta, obs[live, t])
+        actions[live, t] = policy.sample_output(theta, y, noise[live, t])
+        record.write(rows, t, hs, y)
+    w = np.where(np.arange(n_t) < steps[:, None], rng.standard_normal((n_b, n_t)), 0.0)
+    w[0, 5] = 0.0
+    w[2, 100:] = 0.0  # weights end before the trajectory does
+    w[3] = 0.0
+    expected = policy.weighted_score_sum(theta, obs, actions, w)
+    got = policy.weighted_score_sum(theta, obs, actions, w, record=record)
+    np.testing.assert_array_equal(got, expected)
+    assert np.all(got[3] == 0.0)
+
+
+def test_padded_outer_sum_equals_per_segment_sums():
+    """segment_outer_sum (chunked, padded) against each segment's sum alone, bit for bit."""
+    rng = np.random.default_rng(4)
+    lengths = np.array([3, 0, 2 * TIME_CHUNK + 5, TIME_CHUNK, 1])
+    a = rng.standard_normal((lengths.sum(), 7))
+    b = rng.standard_normal((lengths.sum(), 3))
+    together = segment_outer_sum(a, b, lengths)
+    starts = np.cumsum(lengths) - lengths
+    for s, (start, n) in enumerate(zip(starts, lengths, strict=True)):
+        alone = segment_outer_sum(a[start : start + n], b[start : start + n], [n])
+        np.testing.assert_array_equal(together[s], alone[0])
+        np.testing.assert_allclose(together[s], a[start : start + n].T @ b[start : start + n],
+                                   rtol=1e-12, atol=1e-12)

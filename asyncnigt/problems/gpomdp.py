@@ -52,10 +52,15 @@ def gpomdp_policy(
     rewards: np.ndarray,
     mask: np.ndarray,
     gamma: float,
+    record=None,
 ) -> np.ndarray:
     """g_H per trajectory (B, d) for trajectories (obs (B, H, o), actions (B, H, …)) all
-    sampled at one θ, via one weighted backward pass (``policy.weighted_score_sum``).
+    sampled at one θ, via one weighted backward pass (``policy.weighted_score_sum``);
+    ``record``: the rollout's network values (``policies/mlp.py`` ForwardRecord), which
+    spares the forward pass (same result bit for bit).
 
     Masked steps must hold finite observations and actions (e.g. zeros)."""
     w = reward_to_go_weights(rewards, mask, gamma)
-    return policy.weighted_score_sum(theta, obs, actions, w)
+    if record is None:
+        return policy.weighted_score_sum(theta, obs, actions, w)
+    return policy.weighted_score_sum(theta, obs, actions, w, record=record)

@@ -24,7 +24,10 @@ gymnasium's own ``step``. Trajectory j of worker i first draws, from worker i's 
 (:func:`draw_trajectory_randomness`). A trajectory ends after H steps or when the
 environment terminates or truncates. Because every row's arithmetic is batch-invariant
 (``policies/kernels.py``) and ``env.reset(seed=…)`` fully reseeds the environment,
-results are bit-for-bit independent of how rows are grouped into calls.
+results are bit-for-bit independent of how rows are grouped into calls. The rollout
+keeps the policy network's layer values of every step (``policies/mlp.py``
+ForwardRecord, memory kept by the oracle across calls), and the GPOMDP backward pass
+uses them instead of recomputing the forward pass: the same numbers, bit for bit.
 
 Evaluation: ``eval_episodes`` episodes of the stochastic policy, episode e in the
 environment of worker e mod n (so J = (1/n) Σ_i J_i is estimated evenly when n divides
@@ -47,6 +50,7 @@ from .envs.mujoco_batch import MujocoBatch
 from .envs.mujoco_kinds import kind_of
 from .gpomdp import gpomdp_policy
 from .policies import CategoricalMLPPolicy, GaussianMLPPolicy
+from .policies.mlp import ForwardRecord
 
 POLICY_OPTIONS = ("hidden_sizes", "state_dependent_std", "min_std", "init_log_std")
 
@@ -84,6 +88,7 @@ class Trajectories:
     actions: np.ndarray  # (k, T, …) policy actions (pre-squash u for Gaussian policies)
     rewards: np.ndarray  # (k, T)
     steps: np.ndarray  # (k,) int: steps actually taken
+    record: ForwardRecord | None = None  # the policy network's values of every step
 
     @property
     def mask(self) -> np.ndarray:
@@ -215,8 +220,15 @@ class GymOracle(Oracle):
         space = problem.action_space
         self._box = isinstance(space, gym.spaces.Box)
         self._offset = 0 if self._box else int(space.start)
+        if self._box:  # the bounds as float64 (np.clip would convert them at every step)
+            self._low, self._high = (np.asarray(b, dtype=np.float64) for b in (space.low,
+                                                                             space.high))
+            a_max = getattr(self.policy, "a_max", None)
+            self._clip = not (a_max is not None and np.all(self._high == a_max)
+                              and np.all(self._low == -a_max))
         self._executor = None  # threads stepping MuJoCo environments, made on first use
         self._step_stats: dict = {}  # measured cost of an environment step (GymBatch)
+        self._record_memory: ForwardRecord | None = None  # reused by gradients (_record)
 
     def _batch(self, workers: np.ndarray):
         """The environments of rows ``workers``: a numpy batch (classic control) or pooled
@@ -250,45 +262,80 @@ class GymOracle(Oracle):
         return envs
 
     def _env_actions(self, actions: np.ndarray) -> np.ndarray:
+        """What the environments receive: the policy's env_action, clipped to a Box's
+        bounds (skipped when it cannot change anything: a = a_max tanh(u) with
+        a_max = high = −low, so |a| ≤ a_max), or shifted by a Discrete space's start."""
         a = self.policy.env_action(actions)
         if self._box:
-            return np.clip(a, self.problem.action_space.low, self.problem.action_space.high)
+            return np.clip(a, self._low, self._high) if self._clip else a
         return a + self._offset
 
-    def _run(self, points, workers, seeds, noise) -> Trajectories:
-        """Lockstep rollout of rows (points[j], workers[j]) with the given randomness."""
+    def _run(self, points, workers, seeds, noise, rec: ForwardRecord | None = None
+             ) -> Trajectories:
+        """Lockstep rollout of rows (points[j], workers[j]) with the given randomness;
+        ``rec``: where to keep the network's values of every step (``Trajectories.record``)."""
         k, horizon, flagged = len(workers), self.problem.horizon, self.problem.flagged
+        policy = self.policy
         batch = self._batch(workers)
         negate = self._negate[workers]
+        as_seen = flagged or bool(negate.any())  # observations differ from the raw ones
         raw = batch.reset(seeds)
         current = worker_observations(raw.reshape(k, -1), negate, flagged)
         obs = np.zeros((k, horizon, self.problem.obs_dim))
         a_type = np.float64 if self._box else np.int64
-        actions = np.zeros((k, horizon) + self.policy.action_shape, dtype=a_type)
+        actions = np.zeros((k, horizon) + policy.action_shape, dtype=a_type)
         rewards = np.zeros((k, horizon))
         steps = np.zeros(k, dtype=np.int64)
         groups = group_rows(points)
         alive = np.ones(k, dtype=bool)
+        every, every_row = np.arange(k), slice(None)
+        n_alive = k
         for t in range(horizon):
-            live = np.flatnonzero(alive)
-            if live.size == 0:
+            if n_alive == 0:
                 break
-            obs[live, t] = current[live]
-            for theta, rows in groups:
-                sel = rows[alive[rows]]
-                if sel.size:
-                    actions[sel, t] = self.policy.sample(theta, current[sel], noise[sel, t])
-            env_actions = self._env_actions(actions[live, t])
+            if n_alive == k and len(groups) == 1:  # every row alive at one θ: whole arrays
+                live, theta = every, groups[0][0]
+                obs[:, t] = current
+                y, hs = policy.network(theta, current)
+                actions[:, t] = policy.sample_output(theta, y, noise[:, t])
+                if rec:
+                    rec.write(every_row, t, hs, y)
+                env_actions = self._env_actions(actions[:, t])
+            else:
+                live = np.flatnonzero(alive)
+                obs[live, t] = current[live]
+                for theta, rows in groups:
+                    sel = rows[alive[rows]]
+                    if sel.size:
+                        y, hs = policy.network(theta, current[sel])
+                        actions[sel, t] = policy.sample_output(theta, y, noise[sel, t])
+                        if rec:
+                            rec.write(sel, t, hs, y)
+                env_actions = self._env_actions(actions[live, t])
             raw, r, terminated, truncated = batch.step(live, env_actions)
-            rewards[live, t] = r
-            steps[live] += 1
-            current[live] = worker_observations(raw, negate[live], flagged)
-            alive[live] = ~(terminated | truncated)
+            seen = worker_observations(raw, negate[live], flagged) if as_seen else raw
+            done = terminated | truncated
+            if n_alive == k:
+                rewards[:, t] = r
+                steps += 1
+                current = seen
+            else:
+                rewards[live, t] = r
+                steps[live] += 1
+                current[live] = seen
+            if np.count_nonzero(done):
+                if n_alive == k:
+                    current = current.copy()  # written row by row from now on
+                alive[live] = ~done
+                n_alive = int(np.count_nonzero(alive))
         n_t = int(steps.max()) if k else 0
-        return Trajectories(obs[:, :n_t], actions[:, :n_t], rewards[:, :n_t], steps)
+        return Trajectories(obs[:, :n_t], actions[:, :n_t], rewards[:, :n_t], steps, rec)
 
-    def rollouts(self, points: np.ndarray, workers: np.ndarray) -> Trajectories:
-        """Trajectories of rows (points[j], workers[j]), consuming the workers' streams."""
+    def rollouts(self, points: np.ndarray, workers: np.ndarray,
+                 record: bool | ForwardRecord = False) -> Trajectories:
+        """Trajectories of rows (points[j], workers[j]), consuming the workers' streams
+        (with the policy network's values of every step if ``record``: True for a new
+        ``ForwardRecord``, or one of at least len(workers) rows to write into)."""
         points = np.asarray(points, dtype=np.float64)
         workers = np.asarray(workers, dtype=np.int64).reshape(-1)
         if points.shape != (len(workers), self.dim):
@@ -303,25 +350,34 @@ class GymOracle(Oracle):
         noise = np.array([e for _, e in draws]).reshape(
             (len(workers), self.problem.horizon) + self.policy.noise_shape
         )
-        return self._run(points, workers, seeds, noise)
+        if record is True:
+            record = ForwardRecord(self.policy.mlp, len(workers), self.problem.horizon)
+        return self._run(points, workers, seeds, noise, record or None)
 
     def gradients(self, points: np.ndarray, workers: np.ndarray) -> GradientBatch:
-        """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``)."""
+        """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``); the
+        backward pass reuses the rollout's network values (``ForwardRecord``)."""
         points = np.asarray(points, dtype=np.float64)
-        traj = self.rollouts(points, workers)
-        mask = traj.mask
+        traj = self.rollouts(points, workers, record=self._record(len(points)))
+        mask, gamma = traj.mask, self.problem.gamma
+        groups = group_rows(points)
+        if len(groups) == 1:  # the common case: no copies
+            grads = gpomdp_policy(self.policy, groups[0][0], traj.obs, traj.actions,
+                                  traj.rewards, mask, gamma, traj.record)
+            return GradientBatch(grads=grads, steps=traj.steps)
         grads = np.zeros((len(traj.steps), self.dim))
-        for theta, rows in group_rows(points):
-            grads[rows] = gpomdp_policy(
-                self.policy,
-                theta,
-                traj.obs[rows],
-                traj.actions[rows],
-                traj.rewards[rows],
-                mask[rows],
-                self.problem.gamma,
-            )
+        for theta, rows in groups:
+            grads[rows] = gpomdp_policy(self.policy, theta, traj.obs[rows], traj.actions[rows],
+                                        traj.rewards[rows], mask[rows], gamma,
+                                        traj.record.take(rows))
         return GradientBatch(grads=grads, steps=traj.steps)
+
+    def _record(self, k: int) -> ForwardRecord:
+        """A ForwardRecord of k rows whose memory is reused across calls (fresh pages cost
+        more than the backward pass saves; the rollout overwrites every step it reads)."""
+        if self._record_memory is None or self._record_memory.n_rows < k:
+            self._record_memory = ForwardRecord(self.policy.mlp, k, self.problem.horizon)
+        return self._record_memory.head(k)
 
     def evaluate(self, theta: np.ndarray) -> Evaluation:
         """Mean undiscounted (objective) and discounted return of ``eval_episodes`` episodes."""

@@ -26,9 +26,11 @@ def _rng(seed: int) -> np.random.Generator:
 
 
 def _pow2(x: np.ndarray) -> np.ndarray:
-    """x ** 2 as gymnasium computes it on scalars: C ``pow``, which differs from x·x (what
-    numpy does for arrays) in the last bit for about 0.1% of inputs."""
-    return np.array([v**2 for v in x.tolist()])
+    """x ** 2 as gymnasium computes it on scalars: C ``pow``, which differs from x·x in the
+    last bit for about 0.1% of inputs. ``np.float_power`` calls C ``pow`` per element
+    (``np.power`` does not: its exponent-2 fast path is x·x and its SIMD loops are not C
+    ``pow``); checked equal to Python's ``v ** 2`` on 16 million values."""
+    return np.float_power(x, 2.0)
 
 
 class _Classic:
@@ -48,8 +50,14 @@ class _Classic:
     def supports(cls, kwargs: dict) -> bool:
         return set(kwargs) <= set(cls.kwargs_allowed) | {"max_episode_steps"}
 
-    def _tick(self, live: np.ndarray) -> np.ndarray:
-        """Count a step of rows ``live``; their ``TimeLimit`` truncation flags."""
+    def _rows(self, live: np.ndarray):
+        """An index for rows ``live`` (sorted, distinct): a slice when every row is live
+        (views instead of copies)."""
+        return slice(None) if len(live) == self.k else live
+
+    def _tick(self, live) -> np.ndarray:
+        """Count a step of rows ``live`` (indices or a slice); their ``TimeLimit``
+        truncation flags."""
         self.elapsed[live] += 1
         return self.elapsed[live] >= self.max_steps[live]
 
@@ -65,6 +73,9 @@ class VectorPendulum(_Classic):
         super().__init__(rows_kwargs)
         self.g = np.array([float(kw.get("g", 10.0)) for kw in rows_kwargs])
         self.state = np.zeros((self.k, 2))
+        # step's constant factors, with gymnasium's operations: 3 g / (2 l) and 3 / (m l²)
+        self.gravity_factor = 3 * self.g / (2 * self.length)
+        self.torque_factor = 3.0 / (self.m * self.length**2)
 
     def reset(self, seeds) -> np.ndarray:
         high = np.array([np.pi, 1.0])
@@ -75,21 +86,30 @@ class VectorPendulum(_Classic):
 
     @staticmethod
     def _obs(theta, thetadot) -> np.ndarray:
-        return np.stack([np.cos(theta), np.sin(theta), thetadot], axis=1).astype(
-            np.float32).astype(np.float64)
+        """[cos θ, sin θ, θ̇] rounded to float32 (gymnasium's observation), as float64."""
+        obs = np.empty((len(theta), 3), dtype=np.float32)
+        obs[:, 0], obs[:, 1], obs[:, 2] = np.cos(theta), np.sin(theta), thetadot
+        return obs.astype(np.float64)
 
     def step(self, live: np.ndarray, actions: np.ndarray):
-        th, thdot = self.state[live, 0], self.state[live, 1]
-        g, m, l, dt = self.g[live], self.m, self.length, self.dt  # noqa: E741 - gymnasium's names
-        u = np.clip(actions[:, 0], -self.max_torque, self.max_torque)
+        """gymnasium's step for rows ``live``::
+
+            u = clip(a, ±2),  cost = angle(θ)² + 0.1 θ̇² + 0.001 u²  (C pow),
+            θ̇' = clip(θ̇ + (3g/(2l) sin θ + 3/(m l²) u) dt, ±8),  θ' = θ + θ̇' dt.
+
+        clip(x, lo, hi) is computed as min(max(x, lo), hi), equal for non-zero bounds."""
+        rows, n = self._rows(live), len(live)
+        th, thdot = self.state[rows, 0], self.state[rows, 1]
+        u = np.minimum(np.maximum(actions[:, 0], -self.max_torque), self.max_torque)
         angle = ((th + np.pi) % (2 * np.pi)) - np.pi
         costs = _pow2(angle) + 0.1 * _pow2(thdot) + 0.001 * _pow2(u)
-        newthdot = thdot + (3 * g / (2 * l) * np.sin(th) + 3.0 / (m * l**2) * u) * dt
-        newthdot = np.clip(newthdot, -self.max_speed, self.max_speed)
-        newth = th + newthdot * dt
-        self.state[live, 0], self.state[live, 1] = newth, newthdot
-        terminated = np.zeros(live.size, dtype=bool)
-        return self._obs(newth, newthdot), -costs, terminated, self._tick(live)
+        gravity, torque = self.gravity_factor[rows] * np.sin(th), self.torque_factor * u
+        newthdot = thdot + (gravity + torque) * self.dt
+        newthdot = np.minimum(np.maximum(newthdot, -self.max_speed), self.max_speed)
+        newth = th + newthdot * self.dt
+        self.state[rows, 0], self.state[rows, 1] = newth, newthdot
+        terminated = np.zeros(n, dtype=bool)
+        return self._obs(newth, newthdot), -costs, terminated, self._tick(rows)
 
 
 class VectorCartPole(_Classic):

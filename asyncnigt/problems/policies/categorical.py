@@ -57,9 +57,10 @@ class CategoricalMLPPolicy(MLPPolicy):
         logits, _ = self.mlp.forward(theta, np.asarray(obs, dtype=np.float64))
         return softmax(logits)
 
-    def sample(self, theta: np.ndarray, obs: np.ndarray, noise: np.ndarray) -> np.ndarray:
-        """Actions (B,) int64 by inverse CDF of caller-supplied uniforms ``noise`` (B,)."""
-        cdf = np.cumsum(self.probabilities(theta, obs), axis=-1)
+    def sample_output(self, theta: np.ndarray, y: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """Actions (B,) int64 by inverse CDF of caller-supplied uniforms ``noise`` (B,), from
+        the logits y (``sample(θ, obs, U)`` runs the network first)."""
+        cdf = np.cumsum(softmax(y), axis=-1)
         u = np.reshape(noise, cdf.shape[:-1])[..., None]
         return np.minimum(np.sum(cdf < u, axis=-1), self.n_actions - 1).astype(np.int64)
 

@@ -108,9 +108,9 @@ class GaussianMLPPolicy(MLPPolicy):
             return logp, dy, z2m1[..., :0]
         return logp, z / sigma, z2m1
 
-    def sample(self, theta: np.ndarray, obs: np.ndarray, noise: np.ndarray) -> np.ndarray:
-        """Pre-squash actions u = μ_θ(s) + σ_θ(s) ⊙ ε for caller-supplied ε ~ N(0, I)."""
-        y, _ = self.mlp.forward(theta, np.asarray(obs, dtype=np.float64))
+    def sample_output(self, theta: np.ndarray, y: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """Pre-squash actions u = μ_θ(s) + σ_θ(s) ⊙ ε from the network output y for
+        caller-supplied ε ~ N(0, I) (``sample(θ, obs, ε)`` runs the network first)."""
         mu, sigma, _ = self._mean_std(theta, y, slope=False)
         return mu + sigma * noise
 

@@ -14,11 +14,15 @@ here therefore give every row bit-for-bit the same result whatever the batch aro
 * Sums over a trajectory's steps Σ_t a_t b_tᵀ (a weight matrix's gradient summed along
   the trajectory) are computed in fixed chunks of :data:`TIME_CHUNK` consecutive steps
   of that trajectory alone, zero-padded to the chunk length, one gemm of fixed shape per
-  chunk, accumulated chunk by chunk in order (:func:`segment_outer_sum`). A
+  chunk, accumulated chunk by chunk in order (:func:`padded_outer_sum`). A
   trajectory's chunks hold the same numbers whatever the batch, so its sum does too.
-  Steps whose weight is zero after the last non-zero one are dropped beforehand
-  (:func:`active_steps`): they add exact zeros, and skipping them makes the cost
-  proportional to the steps taken rather than to batch size × longest trajectory.
+  The rows live in a *padded segment layout* (S, T_pad, ·), trajectory s's step t at
+  [s, t], exact zeros past its length, T_pad a multiple of the chunk
+  (:func:`padded_steps`, :func:`pad_segments`), so that chunk j of all trajectories is
+  a view, one stacked matmul, with no gathering. Steps whose weight is zero after the
+  last non-zero one are dropped beforehand (:func:`active_steps`): they add exact
+  zeros, and skipping them makes the cost proportional to the steps taken rather than
+  to batch size × longest trajectory.
 
 Bit-for-bit equality is a property of this numpy + OpenBLAS build, checked by the tests
 (``tests/test_policies.py``, ``tests/test_gym_problem.py``); results were also identical
@@ -33,9 +37,24 @@ import numpy as np
 TIME_CHUNK = 64  # steps per gemm in segment_outer_sum: part of the reproducibility contract
 
 
-def rowwise_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x @ w`` for x of shape (..., n) and w (n, m), each row computed independently."""
-    return (x[..., None, :] @ w)[..., 0, :]
+def rowwise_matmul(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x @ w`` for x of shape (..., n) and w (n, m), each row computed independently
+    (written into ``out`` (..., m) if given: the same calls, the same bits)."""
+    if out is None:
+        return (x[..., None, :] @ w)[..., 0, :]
+    np.matmul(x[..., None, :], w, out=out[..., None, :])
+    return out
+
+
+def scratch_array(scratch: dict, key, shape: tuple[int, ...]) -> np.ndarray:
+    """A float64 array of ``shape`` with undefined contents, carved from the buffer
+    ``scratch[key]`` (replaced by a larger one when too small): reusing memory across
+    calls avoids the page faults of fresh large arrays."""
+    size = int(np.prod(shape))
+    buf = scratch.get(key)
+    if buf is None or buf.size < size:
+        buf = scratch[key] = np.empty(size)
+    return buf[:size].reshape(shape)
 
 
 def active_steps(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,19 +70,49 @@ def segment_outer_sum(a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> np.n
     """Per segment s, Σ_{r in s} a_r b_rᵀ, for rows a (N, m), b (N, n) made of consecutive
     segments of ``lengths`` (S,) rows (Σ lengths = N): returns (S, m, n).
 
-    Chunked (see the module docstring) so a segment's sum depends on its rows only.
+    The rows are laid out per segment and zero-padded (:func:`pad_segments`), then summed
+    by :func:`padded_outer_sum`, so a segment's sum depends on its rows only.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n_t = int(lengths.max(initial=0))
+    active = np.arange(n_t) < lengths[:, None]
+    return padded_outer_sum(pad_segments(a, active), pad_segments(b, active), lengths)
+
+
+def padded_steps(n_t: int) -> int:
+    """T_pad = ⌈T / TIME_CHUNK⌉ · TIME_CHUNK: steps of a padded segment layout."""
+    return -(-int(n_t) // TIME_CHUNK) * TIME_CHUNK
+
+
+def pad_segments(values: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Rows ``values`` (N, k) of the True entries of ``active`` (S, T), in row-major order,
+    scattered into zeros (S, T_pad, k) (:func:`padded_steps`)."""
+    n_s, n_t = active.shape
+    out = np.zeros((n_s, padded_steps(n_t), values.shape[-1]))
+    out[:, :n_t][active] = values
+    return out
+
+
+def padded_outer_sum(a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per segment s, Σ_{t < L_s} a_{s,t} b_{s,t}ᵀ for a (S, T_pad, m), b (S, T_pad, n)
+    holding exact zeros at t ≥ L_s = ``lengths[s]`` (T_pad a multiple of TIME_CHUNK):
+    returns (S, m, n).
+
+    Chunk j (steps jc … jc + c − 1, c = TIME_CHUNK) of every segment with L_s > jc is one
+    gemm of fixed shape (m, c) @ (c, n) on that segment's rows alone (zero rows past L_s),
+    accumulated chunk by chunk in order (see the module docstring). The chunks are views
+    of the padded layout: a chunk of all segments is one stacked matmul, no copy.
     """
     c = TIME_CHUNK
     lengths = np.asarray(lengths, dtype=np.int64)
-    starts = np.cumsum(lengths) - lengths
-    a_ext = np.concatenate([a, np.zeros((1, a.shape[1]))])  # row N: zero padding
-    b_ext = np.concatenate([b, np.zeros((1, b.shape[1]))])
-    out = np.zeros((len(lengths), a.shape[1], b.shape[1]))
+    out = np.zeros((len(lengths), a.shape[-1], b.shape[-1]))
     for t0 in range(0, int(lengths.max(initial=0)), c):  # chunk t0 // c of every segment
-        segs = np.flatnonzero(lengths > t0)
-        t = t0 + np.arange(c)
-        rows = np.where(t < lengths[segs, None], starts[segs, None] + t, len(a))  # (P, c)
-        out[segs] += a_ext[rows].swapaxes(1, 2) @ b_ext[rows]
+        segs = lengths > t0
+        if segs.all():
+            out += a[:, t0 : t0 + c].swapaxes(1, 2) @ b[:, t0 : t0 + c]
+        else:
+            idx = np.flatnonzero(segs)
+            out[idx] += a[idx, t0 : t0 + c].swapaxes(1, 2) @ b[idx, t0 : t0 + c]
     return out
 
 

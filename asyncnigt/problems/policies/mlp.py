@@ -13,10 +13,13 @@ Backprop for a scalar objective Σ_rows ⟨dy_row, y_row⟩ (dy = ∂objective/�
     δ_L = dy,   ∂/∂[W_l; b_l] = [h_{l-1}, 1]ᵀ δ_l,   δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
 
 Inputs are rows (N, n_0). The backward pass returns either per-row gradients (N, d)
-(outer products), or, given segment ``lengths`` (rows grouped by trajectory), the sum
-over each segment's rows (S, d), which is what GPOMDP needs (``gpomdp.py``) without
-ever materializing (N, d). All products go through the batch-invariant kernels of
-``kernels.py``.
+(outer products, :meth:`TanhMLP.backward`), or the sum over each trajectory's steps
+(S, d) (:meth:`TanhMLP.segment_backward`, on the padded segment layout (S, T_pad, ·) of
+``kernels.py``), which is what GPOMDP needs (``gpomdp.py``) without ever materializing
+(N, d). All products go through the batch-invariant kernels of ``kernels.py``, so the
+layer values a rollout computes step by step are bit for bit those a forward pass over
+the whole trajectories would give: :class:`ForwardRecord` keeps them for the backward
+pass, which then skips its forward pass.
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .kernels import active_steps, row_outer, rowwise_matmul, segment_outer_sum
+from .kernels import (
+    TIME_CHUNK,
+    active_steps,
+    padded_outer_sum,
+    padded_steps,
+    row_outer,
+    rowwise_matmul,
+    scratch_array,
+)
 
 
 def orthogonal(rng: np.random.Generator, shape: tuple[int, int], gain: float) -> np.ndarray:
@@ -87,32 +98,176 @@ class TanhMLP:
         hs = [x]
         blocks = self.unflatten(theta)
         for block in blocks[:-1]:
-            hs.append(np.tanh(rowwise_matmul(hs[-1], block[:-1]) + block[-1]))
+            h = rowwise_matmul(hs[-1], block[:-1]) + block[-1]
+            hs.append(np.tanh(h, out=h))
         last = blocks[-1]
         return rowwise_matmul(hs[-1], last[:-1]) + last[-1], hs
 
-    def backward(
-        self,
-        theta: np.ndarray,
-        hs: list[np.ndarray],
-        dy: np.ndarray,
-        out: np.ndarray,
-        lengths: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Write ∂/∂θ of ⟨dy, y⟩ into ``out``: per row (N, dim) when ``lengths`` is None,
-        else summed over each segment of consecutive rows (len(lengths), dim)."""
+    def backward(self, theta: np.ndarray, hs: list[np.ndarray], dy: np.ndarray,
+                 out: np.ndarray) -> np.ndarray:
+        """Write ∂/∂θ of ⟨dy_r, y_r⟩ per row r into ``out`` (N, dim)."""
         delta = dy
         blocks = self.unflatten(theta)
         for i in range(len(blocks) - 1, -1, -1):  # layer i + 1 of the docstring
-            h_aug = _augment(hs[i])
-            if lengths is None:
-                outer = row_outer(h_aug, delta)
-            else:
-                outer = segment_outer_sum(h_aug, delta, lengths)
+            outer = row_outer(_augment(hs[i]), delta)
             out[:, self.offsets[i] : self.offsets[i + 1]] = outer.reshape(len(out), -1)
             if i > 0:
                 delta = rowwise_matmul(delta, blocks[i][:-1].T) * (1.0 - hs[i] ** 2)
         return out
+
+    def segment_backward(self, theta: np.ndarray, layers: list[np.ndarray], dy: np.ndarray,
+                         lengths: np.ndarray, out: np.ndarray,
+                         scratch: dict | None = None) -> np.ndarray:
+        """Write Σ_{t<L_s} ∂⟨dy_{s,t}, y_{s,t}⟩/∂θ per segment s into ``out`` (S, dim).
+
+        Inputs in the padded segment layout (S, T_pad, ·) with exact zeros at t ≥ L_s
+        (``lengths``): ``layers`` [[h_0, 1], …, [h_{L-1}, 1]] (used up: overwritten) and
+        ``dy``. Per layer l (δ_L = dy)::
+
+            ∂/∂[W_l; b_l] = Σ_t [h_{l-1,t}, 1]ᵀ δ_{l,t},   δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
+
+        Chunk-major: for chunk j (steps jc … jc + c − 1, c = TIME_CHUNK) of the segments
+        with L_s > jc, every layer's gemm is added to its sum and δ is carried down the
+        layers on the chunk's steps t < L_s only (zeros elsewhere); each layer's sum thus
+        gets the same gemms in the same order as :func:`padded_outer_sum` (same bits),
+        while the working arrays stay S × c × width (taken from ``scratch``, a dict kept
+        by the caller to reuse them across calls)."""
+        c = TIME_CHUNK
+        scratch = {} if scratch is None else scratch
+        lengths = np.asarray(lengths, dtype=np.int64)
+        blocks = self.unflatten(theta)
+        sums = [scratch_array(scratch, ("total", i), (len(lengths),) + block.shape)
+                for i, block in enumerate(blocks)]
+        for total in sums:
+            total.fill(0.0)
+        for t0 in range(0, int(lengths.max(initial=0)), c):
+            segs = lengths > t0
+            idx = slice(None) if segs.all() else np.flatnonzero(segs)
+            ends = np.minimum(lengths[idx] - t0, c)  # steps of each segment in this chunk
+            delta = dy[idx, t0 : t0 + c]
+            for i in range(len(blocks) - 1, -1, -1):  # layer i + 1 of the docstring
+                a = layers[i][idx, t0 : t0 + c]
+                m, n = blocks[i].shape
+                gemm = scratch_array(scratch, ("sum", i), (len(ends), m, n))
+                sums[i][idx] += np.matmul(a.swapaxes(1, 2), delta, out=gemm)
+                if i > 0:
+                    nxt = scratch_array(scratch, ("delta", i), (len(ends), c, m - 1))
+                    delta = _carry_delta(blocks[i][:-1], a[..., :-1], delta, ends, nxt)
+        for i, total in enumerate(sums):
+            out[:, self.offsets[i] : self.offsets[i + 1]] = total.reshape(len(out), -1)
+        return out
+
+
+def _carry_delta(w: np.ndarray, h: np.ndarray, delta: np.ndarray, ends: np.ndarray,
+                 out: np.ndarray) -> np.ndarray:
+    """δ' = (δ Wᵀ) ⊙ (1 − h²) on the steps t < ends[p] of each segment p of a chunk
+    (h, δ, out: (P, c, ·)), exact zeros on the others, written into ``out``; h is
+    overwritten with 1 − h² on those steps."""
+    v = int(ends.max())
+    out[:, v:] = 0.0
+    if np.all(ends == v):  # views: the same per-row calls without copies
+        r = rowwise_matmul(delta[:, :v], w.T, out=out[:, :v])
+        q = np.square(h[:, :v], out=h[:, :v])
+        np.multiply(r, np.subtract(1.0, q, out=q), out=r)
+        return out
+    valid = np.arange(v) < ends[:, None]
+    out[:, :v] = 0.0
+    out[:, :v][valid] = rowwise_matmul(delta[:, :v][valid], w.T) * (1.0 - h[:, :v][valid] ** 2)
+    return out
+
+
+class Steps:
+    """The steps t < L_s of S segments (lengths L (S,), L_s ≤ T = ``n_t``) in arrays laid
+    out (S, T', ·), T' ≥ max L: :meth:`rows` selects them (a view when all L_s are equal,
+    else a copy in row-major order), :meth:`flat` as one (N, ·) array, and
+    :meth:`scatter` writes such rows into the padded layout (S, T_pad, ·), T_pad =
+    ``padded_steps(T)``, zeros elsewhere."""
+
+    def __init__(self, lengths: np.ndarray, n_t: int):
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.t_pad = padded_steps(n_t)
+        self.l_max = l_max = int(self.lengths.max(initial=0))
+        if np.all(self.lengths == l_max):
+            self.index = (slice(None), slice(0, l_max))
+        else:
+            self.index = np.arange(l_max) < self.lengths[:, None]
+
+    def rows(self, x: np.ndarray) -> np.ndarray:
+        """The selected steps of x (S, T', …): (S, L, …) or (N, …)."""
+        index = self.index
+        if isinstance(index, tuple):
+            return x[index]
+        return x[:, : self.l_max][index]
+
+    def flat(self, x: np.ndarray) -> np.ndarray:
+        """The selected steps of x (S, T', …) as one array (N, …) in row-major order."""
+        sel = self.rows(x)
+        return sel.reshape((-1,) + sel.shape[2:]) if isinstance(self.index, tuple) else sel
+
+    def scatter(self, values: np.ndarray) -> np.ndarray:
+        """Zeros (S, T_pad, k) with the selected steps set to ``values`` (as from rows)."""
+        out = np.zeros((len(self.lengths), self.t_pad, values.shape[-1]))
+        if isinstance(self.index, tuple):
+            values = values.reshape(len(self.lengths), self.l_max, values.shape[-1])
+        out[:, : self.l_max][self.index] = values
+        return out
+
+
+class ForwardRecord:
+    """A rollout's network values, for the backward pass without recomputing the forward.
+
+    S rows (trajectories) × T_pad steps (``padded_steps(horizon)``), the padded segment
+    layout of :meth:`TanhMLP.segment_backward`: ``layers[l - 1]`` (S, T_pad, n_l + 1) holds
+    [h_l, ·] for l = 1 … L−1 (the last column, the constant input of the bias, is set by
+    :meth:`layers_for`) and ``out`` (S, T_pad, n_L) the output y. Written with
+    :meth:`TanhMLP.forward` through the same batch-invariant kernels, the values equal a
+    recomputed forward pass bit for bit. Steps not written hold anything (the memory is
+    not initialised, so a record can be reused: :meth:`head`).
+    """
+
+    def __init__(self, mlp: TanhMLP, n_rows: int, horizon: int):
+        t_pad = padded_steps(horizon)
+        self.layers = [np.empty((n_rows, t_pad, n + 1)) for n in mlp.sizes[1:-1]]
+        self.out = np.empty((n_rows, t_pad, mlp.sizes[-1]))
+        self.scratch: dict = {}  # the backward pass's working arrays, reused
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.out)
+
+    def head(self, k: int) -> ForwardRecord:
+        """The first k rows (views: writing them writes this record)."""
+        sub = object.__new__(ForwardRecord)
+        sub.layers = [h[:k] for h in self.layers]
+        sub.out, sub.scratch = self.out[:k], self.scratch
+        return sub
+
+    def take(self, rows: np.ndarray) -> ForwardRecord:
+        """The record of rows ``rows`` (a copy)."""
+        sub = object.__new__(ForwardRecord)
+        sub.layers = [h[rows] for h in self.layers]
+        sub.out, sub.scratch = self.out[rows], self.scratch
+        return sub
+
+    def write(self, rows, t: int, hs: list[np.ndarray], y: np.ndarray) -> None:
+        """Store step t of rows ``rows`` (indices or a slice) from forward's
+        (y, [h_0, …, h_{L-1}])."""
+        for rec, h in zip(self.layers, hs[1:], strict=True):
+            rec[rows, t, :-1] = h
+        self.out[rows, t] = y
+
+    def layers_for(self, steps: Steps) -> list[np.ndarray]:
+        """[[h_1, 1], …, [h_{L-1}, 1]] in the padded layout (S, steps.t_pad, ·) with exact
+        zeros at t ≥ L_s, in place (the record is used up); steps t < L_s must have been
+        written."""
+        layers = [h[:, : steps.t_pad] for h in self.layers]
+        for s in np.flatnonzero(steps.lengths < steps.t_pad):
+            for h in layers:
+                h[s, steps.lengths[s] :] = 0.0
+        constant = np.arange(steps.t_pad) < steps.lengths[:, None]
+        for h in layers:
+            h[..., -1] = constant
+        return layers
 
 
 class MLPPolicy:
@@ -146,24 +301,55 @@ class MLPPolicy:
         grads[:, self.mlp.dim :] = extra
         return logp, grads
 
+    def network(self, theta: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The network's output y and layer inputs for observations ``obs`` (TanhMLP.forward)."""
+        return self.mlp.forward(theta, np.asarray(obs, dtype=np.float64))
+
+    def sample(self, theta: np.ndarray, obs: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """Actions for observations ``obs`` and caller-supplied ``noise`` (see sample_output)."""
+        return self.sample_output(theta, self.network(theta, obs)[0], noise)
+
+    def sample_output(self, theta, y, noise):  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def weighted_score_sum(
-        self, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray, weights: np.ndarray
+        self,
+        theta: np.ndarray,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        weights: np.ndarray,
+        record: ForwardRecord | None = None,
     ) -> np.ndarray:
         """Σ_t w_{b,t} ∇_θ log π_θ(a_{b,t} | s_{b,t}) per trajectory b: (B, d).
 
         Inputs are (B, T, ·) and weights (B, T). Since Σ_t w_t ∇log π_t = ∇ Σ_t w_t log π_t,
         this is one backward pass with the output gradients scaled by w and the
-        weight-matrix gradients summed per trajectory (``segment_outer_sum``); (B, T, d) is
-        never formed. Steps after a trajectory's last non-zero weight (padding) are
-        skipped: they contribute exact zeros. Masked steps must hold finite values.
+        weight-matrix gradients summed per trajectory (``TanhMLP.segment_backward``);
+        (B, T, d) is never formed. Steps after a trajectory's last non-zero weight
+        (padding) are skipped: they contribute exact zeros. Masked steps must hold finite
+        values. ``record``: the rollout's network values of these steps (used up), which
+        saves the forward pass; the result is the same bit for bit.
         """
         weights = np.asarray(weights, dtype=np.float64)
-        active, lengths = active_steps(weights)
-        y, hs = self.mlp.forward(theta, np.asarray(obs, dtype=np.float64)[active])
-        _, dy, extra = self._head(theta, y, np.asarray(actions)[active])
-        w = weights[active][:, None]
+        obs = np.asarray(obs, dtype=np.float64)
+        _, lengths = active_steps(weights)
+        steps = Steps(lengths, weights.shape[1])
+        x = steps.flat(obs)
+        if record is None:
+            y, hs = self.mlp.forward(theta, x)
+            layers = [steps.scatter(_augment(h)) for h in hs]
+        else:
+            y = steps.flat(record.out)
+            layers = [steps.scatter(_augment(x)), *record.layers_for(steps)]
+        _, dy, extra = self._head(theta, y, steps.flat(np.asarray(actions)))
+        w = steps.flat(weights)[:, None]
         grads = np.empty((len(weights), self.dim))
-        self.mlp.backward(theta, hs, dy * w, grads[:, : self.mlp.dim], lengths)
+        self.mlp.segment_backward(
+            theta, layers, steps.scatter(dy * w), lengths, grads[:, : self.mlp.dim],
+            None if record is None else record.scratch,
+        )
         if self.dim > self.mlp.dim:
-            grads[:, self.mlp.dim :] = segment_outer_sum(w, extra, lengths)[:, 0]
+            grads[:, self.mlp.dim :] = padded_outer_sum(
+                steps.scatter(w), steps.scatter(extra), lengths
+            )[:, 0]
         return grads
