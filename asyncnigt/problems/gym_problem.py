@@ -15,10 +15,11 @@ Oracle (``GymOracle.gradients``): the k requested trajectories are rolled out in
 lockstep, one batched policy call per step for all live rows that share a θ, the
 environments stepped as a batch (``envs/``): the numpy version of a classic-control
 environment (``vector_envs``), or one gymnasium environment per row (taken from a pool
-per environment variant, created lazily, reused across calls), stepped in ``threads``
-threads for MuJoCo: physics only, the rest of the step on arrays, for the MuJoCo
-environments with a kind (``envs/mujoco_kinds.py``, with ``vector_envs``), otherwise
-gymnasium's own ``step``. Trajectory j of worker i first draws, from worker i's generator
+per environment variant, created lazily, reused across calls). MuJoCo environments with
+a kind (``envs/mujoco_kinds.py``, with ``vector_envs``) step only their physics per row
+and the rest on arrays, others run gymnasium's own ``step``; with ``threads`` > 1 the rows
+are rolled out as that many concurrent lockstep groups (:meth:`GymOracle._run`).
+Trajectory j of worker i first draws, from worker i's generator
 ``streams.generator("oracle", i)`` and in row order, (1) a reset seed
 ``rng.integers(2**32)`` and (2) its whole noise matrix ``policy.draw_noise(rng, H)``
 (:func:`draw_trajectory_randomness`). A trajectory ends after H steps or when the
@@ -96,6 +97,23 @@ class Trajectories:
         return np.arange(self.rewards.shape[1]) < self.steps[:, None]
 
 
+def merge_trajectories(parts: list[slice], done: list[Trajectories], k: int,
+                       rec: ForwardRecord | None) -> Trajectories:
+    """The k rows' Trajectories from those of row groups ``parts`` (zero-padded to the
+    longest)."""
+    n_t = max(int(t.steps.max(initial=0)) for t in done)
+    first = done[0]
+    obs = np.zeros((k, n_t) + first.obs.shape[2:])
+    actions = np.zeros((k, n_t) + first.actions.shape[2:], dtype=first.actions.dtype)
+    rewards = np.zeros((k, n_t))
+    steps = np.zeros(k, dtype=np.int64)
+    for rows, t in zip(parts, done, strict=True):
+        m = t.rewards.shape[1]
+        obs[rows, :m], actions[rows, :m], rewards[rows, :m] = t.obs, t.actions, t.rewards
+        steps[rows] = t.steps
+    return Trajectories(obs, actions, rewards, steps, rec)
+
+
 class GymProblem(Problem):
     """GPOMDP on gymnasium environment ``env``; see the module docstring.
 
@@ -146,6 +164,7 @@ class GymProblem(Problem):
 
         probe = gym.make(self.env_id, **self.env_kwargs)
         self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        self.mujoco = is_mujoco(probe)
         probe.close()
         if not isinstance(self.observation_space, gym.spaces.Box):
             raise ValueError(
@@ -239,15 +258,24 @@ class GymOracle(Oracle):
             if batch is not None:
                 return batch
         envs = self._environments(workers)
-        if not (envs and is_mujoco(envs[0])):
+        if not problem.mujoco:
             return GymBatch(envs)
-        if problem.threads > 1 and self._executor is None:
-            self._executor = ThreadPoolExecutor(problem.threads - 1,
+        return self._mujoco_batch(envs, threaded=problem.threads > 1)
+
+    def _mujoco_batch(self, envs: list, threaded: bool):
+        """Pooled MuJoCo environments as a batch (``MujocoBatch`` for environments with a
+        kind, else gymnasium's step), splitting each step's physics over the threads if
+        ``threaded``, else stepped in the calling thread."""
+        kind = kind_of(envs[0]) if self.problem.vector_envs else None
+        pool = (self._pool(), self.problem.threads, self._step_stats) if threaded else ()
+        return GymBatch(envs, *pool) if kind is None else MujocoBatch(envs, kind, *pool)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The oracle's worker threads (threads − 1 of them; the caller is the other)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.problem.threads - 1,
                                                 thread_name_prefix="asyncnigt-env")
-        kind = kind_of(envs[0]) if problem.vector_envs else None
-        if kind is None:
-            return GymBatch(envs, self._executor, problem.threads, self._step_stats)
-        return MujocoBatch(envs, kind, self._executor, problem.threads, self._step_stats)
+        return self._executor
 
     def _environments(self, workers: np.ndarray) -> list[gym.Env]:
         """One distinct pooled environment per row, created lazily."""
@@ -270,13 +298,42 @@ class GymOracle(Oracle):
             return np.clip(a, self._low, self._high) if self._clip else a
         return a + self._offset
 
+    def _groups(self, workers: np.ndarray) -> int:
+        """How many row groups roll out concurrently: one per thread for MuJoCo batches of
+        at least two rows per thread, else 1 (see :meth:`_run`)."""
+        threads = self.problem.threads
+        return threads if self.problem.mujoco and threads > 1 and len(workers) >= 2 * threads else 1
+
     def _run(self, points, workers, seeds, noise, rec: ForwardRecord | None = None
              ) -> Trajectories:
         """Lockstep rollout of rows (points[j], workers[j]) with the given randomness;
-        ``rec``: where to keep the network's values of every step (``Trajectories.record``)."""
+        ``rec``: where to keep the network's values of every step (``Trajectories.record``).
+
+        MuJoCo rows are split into G interleaved groups (rows g, g + G, …), one per
+        thread, each rolled out in its own lockstep by :meth:`_lockstep` on its own
+        environments: one group's Python (policy, observations) runs while the other's
+        physics does (MuJoCo releases the GIL), which beats splitting each lockstep's
+        physics alone. Rows are independent and every row's arithmetic is batch-invariant,
+        so the grouping never changes results."""
+        n_groups = self._groups(workers)
+        if n_groups == 1:
+            return self._lockstep(points, workers, seeds, noise, rec, self._batch(workers))
+        envs = self._environments(workers)
+        parts = [slice(g, None, n_groups) for g in range(n_groups)]
+
+        def group(rows: slice) -> Trajectories:
+            batch = self._mujoco_batch(envs[rows], threaded=False)
+            return self._lockstep(points[rows], workers[rows], seeds[rows], noise[rows],
+                                  rec.rows(rows) if rec else None, batch)
+
+        futures = [self._pool().submit(group, rows) for rows in parts[1:]]
+        done = [group(parts[0])] + [f.result() for f in futures]
+        return merge_trajectories(parts, done, len(workers), rec)
+
+    def _lockstep(self, points, workers, seeds, noise, rec, batch) -> Trajectories:
+        """The lockstep rollout of :meth:`_run` on environments ``batch``."""
         k, horizon, flagged = len(workers), self.problem.horizon, self.problem.flagged
         policy = self.policy
-        batch = self._batch(workers)
         negate = self._negate[workers]
         as_seen = flagged or bool(negate.any())  # observations differ from the raw ones
         raw = batch.reset(seeds)
@@ -353,6 +410,12 @@ class GymOracle(Oracle):
         if record is True:
             record = ForwardRecord(self.policy.mlp, len(workers), self.problem.horizon)
         return self._run(points, workers, seeds, noise, record or None)
+
+    def advance(self, worker: int, rows: int, point: np.ndarray | None = None) -> None:
+        """Consume worker ``worker``'s stream as ``rows`` trajectories would (at any point:
+        their randomness does not depend on it), drawing it without rolling them out."""
+        for _ in range(rows):
+            draw_trajectory_randomness(self._rngs[worker], self.policy, self.problem.horizon)
 
     def gradients(self, points: np.ndarray, workers: np.ndarray) -> GradientBatch:
         """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``); the

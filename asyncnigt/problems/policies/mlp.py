@@ -237,9 +237,13 @@ class ForwardRecord:
 
     def head(self, k: int) -> ForwardRecord:
         """The first k rows (views: writing them writes this record)."""
+        return self.rows(slice(k))
+
+    def rows(self, index: slice) -> ForwardRecord:
+        """The rows ``index`` selects (views: writing them writes this record)."""
         sub = object.__new__(ForwardRecord)
-        sub.layers = [h[:k] for h in self.layers]
-        sub.out, sub.scratch = self.out[:k], self.scratch
+        sub.layers = [h[index] for h in self.layers]
+        sub.out, sub.scratch = self.out[index], self.scratch
         return sub
 
     def take(self, rows: np.ndarray) -> ForwardRecord:
