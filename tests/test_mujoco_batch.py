@@ -107,6 +107,8 @@ def test_oracle_results_do_not_depend_on_the_lean_batch_or_row_groups(env_id):
         oracle = problem.oracle(Streams(2), 3)
         assert (type(oracle._batch(np.array([0]))) is MujocoBatch) is vector
         workers = np.array([0, 1, 2, 2, 0, 1, 1])
+        assert oracle._groups(workers) == 1  # no step measured yet
+        oracle._step_stats["serial"] = 1.0  # a measured cost at which groups pay
         assert oracle._groups(workers) == (threads if threads > 1 else 1)
         batch = oracle.gradients(np.broadcast_to(theta, (7, theta.size)), workers)
         out.append((batch.grads, batch.steps, oracle.evaluate(theta)))
@@ -116,3 +118,15 @@ def test_oracle_results_do_not_depend_on_the_lean_batch_or_row_groups(env_id):
         np.testing.assert_array_equal(out[0][0], other[0])
         np.testing.assert_array_equal(out[0][1], other[1])
         assert out[0][2] == other[2]
+
+
+def test_row_groups_follow_the_measured_step_cost():
+    """Concurrent row groups only for physics-heavy steps, and only for enough rows."""
+    problem = GymProblem("Hopper-v5", horizon=5, policy={"hidden_sizes": [4]}, threads=2)
+    oracle = problem.oracle(Streams(0), 4)
+    rows = np.arange(4)
+    oracle._step_stats["serial"] = 1e-6  # cheap steps: two threads would only contend
+    assert oracle._groups(rows) == 1
+    oracle._step_stats["serial"] = 1e-4
+    assert oracle._groups(rows) == 2 and oracle._groups(rows[:3]) == 1
+    oracle.close()

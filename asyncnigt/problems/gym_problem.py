@@ -53,6 +53,7 @@ from .gpomdp import gpomdp_policy
 from .policies import CategoricalMLPPolicy, GaussianMLPPolicy
 from .policies.mlp import ForwardRecord
 
+MIN_GROUP_STEP = 3e-5  # wall seconds per environment step above which row groups pay
 POLICY_OPTIONS = ("hidden_sizes", "state_dependent_std", "min_std", "init_log_std")
 
 
@@ -69,16 +70,20 @@ def worker_observations(raw: np.ndarray, negate: np.ndarray, flagged: bool) -> n
 
 
 def group_rows(points: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """[(θ, row indices)] for the distinct rows of ``points`` (k, d); one group when all
-    rows are equal (the common case, cheap for broadcast views)."""
+    """[(θ, row indices)] for the distinct rows of ``points`` (k, d), in order of first
+    appearance; one group when all rows are equal (the common case, cheap for broadcast
+    views). Rows are compared by their bytes (a hash per row: ``np.unique(axis=0)`` on
+    policy-sized rows costs milliseconds per call). Which rows share a call never
+    changes their results (the kernels are batch-invariant)."""
     k = len(points)
     if k == 0:
         return []
     if points.strides[0] == 0 or np.array_equal(points, np.broadcast_to(points[0], points.shape)):
         return [(np.ascontiguousarray(points[0]), np.arange(k))]
-    unique, inverse = np.unique(points, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    return [(unique[g], np.flatnonzero(inverse == g)) for g in range(len(unique))]
+    first: dict[bytes, list[int]] = {}
+    for j, row in enumerate(np.ascontiguousarray(points)):
+        first.setdefault(row.tobytes(), []).append(j)
+    return [(points[rows[0]].copy(), np.array(rows)) for rows in first.values()]
 
 
 @dataclass(frozen=True)
@@ -299,10 +304,15 @@ class GymOracle(Oracle):
         return a + self._offset
 
     def _groups(self, workers: np.ndarray) -> int:
-        """How many row groups roll out concurrently: one per thread for MuJoCo batches of
-        at least two rows per thread, else 1 (see :meth:`_run`)."""
-        threads = self.problem.threads
-        return threads if self.problem.mujoco and threads > 1 and len(workers) >= 2 * threads else 1
+        """How many row groups roll out concurrently (see :meth:`_run`): one per thread for
+        MuJoCo batches of at least two rows per thread whose environment step has been
+        measured at ``MIN_GROUP_STEP`` wall seconds or more (serial steps of earlier
+        calls); else 1. Cheap physics (InvertedPendulum) leaves little to overlap with
+        the Python of the other group, and two threads then only contend for the GIL."""
+        threads, serial = self.problem.threads, self._step_stats.get("serial")
+        if not self.problem.mujoco or threads <= 1 or len(workers) < 2 * threads:
+            return 1
+        return threads if serial is not None and serial >= MIN_GROUP_STEP else 1
 
     def _run(self, points, workers, seeds, noise, rec: ForwardRecord | None = None
              ) -> Trajectories:
