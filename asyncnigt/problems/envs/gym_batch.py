@@ -86,29 +86,28 @@ class GymBatch:
         return parts
 
     def _run_rows(self, rows: list, actions: np.ndarray) -> list:
-        """``_step_rows`` over ``rows``, split over threads as :meth:`_plan` decides
-        (contiguous slices; the calling thread steps the first one itself); the results
-        in row order. Records the measured wall seconds per row in ``stats``."""
-        m = len(rows)
-        parts = self._plan(m)
+        """:meth:`_dispatch` the rows over as many threads as :meth:`_plan` decides and
+        enter the measured wall seconds per row into the averages of ``stats``."""
+        parts = self._plan(len(rows))
         t0 = time.perf_counter()
-        if parts <= 1:
-            out = self._step_rows(rows, actions)
-        else:
-            bounds = np.linspace(0, m, parts + 1).astype(int).tolist()
-            futures = [self.executor.submit(self._step_rows, rows[a:b], actions[a:b])
-                       for a, b in zip(bounds[1:-1], bounds[2:], strict=True)]
-            out = self._step_rows(rows[: bounds[1]], actions[: bounds[1]])
-            for f in futures:
-                out.extend(f.result())
-        self._record(parts, (time.perf_counter() - t0) / m)
+        out = self._dispatch(parts, rows, actions)
+        key = "serial" if parts <= 1 else "split"
+        old, per_row = self.stats.get(key), (time.perf_counter() - t0) / len(rows)
+        self.stats[key] = per_row if old is None else 0.8 * old + 0.2 * per_row
         return out
 
-    def _record(self, parts: int, per_row: float) -> None:
-        """Enter a step's measured wall seconds per row into the averages of ``stats``."""
-        key = "serial" if parts <= 1 else "split"
-        old = self.stats.get(key)
-        self.stats[key] = per_row if old is None else 0.8 * old + 0.2 * per_row
+    def _dispatch(self, parts: int, rows: list, actions: np.ndarray) -> list:
+        """``_step_rows`` over ``parts`` contiguous slices of the rows (the calling thread
+        steps the first one itself); the results in row order."""
+        if parts <= 1:
+            return self._step_rows(rows, actions)
+        bounds = np.linspace(0, len(rows), parts + 1).astype(int).tolist()
+        futures = [self.executor.submit(self._step_rows, rows[a:b], actions[a:b])
+                   for a, b in zip(bounds[1:-1], bounds[2:], strict=True)]
+        out = self._step_rows(rows[: bounds[1]], actions[: bounds[1]])
+        for f in futures:
+            out.extend(f.result())
+        return out
 
     def step(self, live: np.ndarray, actions: np.ndarray):
         m = len(live)

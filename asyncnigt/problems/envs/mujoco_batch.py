@@ -21,8 +21,6 @@ info dict, scalar checks), which is what kept two threads from using two cores.
 
 from __future__ import annotations
 
-import time
-
 import mujoco
 import numpy as np
 
@@ -62,25 +60,26 @@ class MujocoBatch(GymBatch):
             mujoco.mj_step(model, data, nstep=skips[j])
             mujoco.mj_rnePostConstraint(model, data)
 
-    def _run_rows(self, rows: list, actions: np.ndarray) -> list:
-        """The physics of ``rows``, shared among :meth:`_plan`'s threads row by row (the
-        rows' costs differ, e.g. with contacts; the results do not depend on which thread
-        steps a row)."""
-        parts = self._plan(len(rows))
-        t0 = time.perf_counter()
+    def _dispatch(self, parts: int, rows: list, actions: np.ndarray) -> list:
+        """The physics of ``rows``, shared among ``parts`` threads row by row (the rows'
+        costs differ, e.g. with contacts; the results do not depend on which thread steps
+        a row); no results."""
         work = zip(rows, actions, strict=True)
         futures = [self.executor.submit(self._physics, work) for _ in range(parts - 1)]
         self._physics(work)
         for f in futures:
             f.result()
-        self._record(parts, (time.perf_counter() - t0) / len(rows))
         return []
 
     def step(self, live: np.ndarray, actions: np.ndarray):
         rows = live.tolist()
-        models = [self.models[j] for j in rows]
-        datas = [self.datas[j] for j in rows]
-        s = {k: v[live] if isinstance(v, np.ndarray) else v for k, v in self.settings.items()}
+        if len(rows) == len(self.models):  # every row live (the common case): no copies
+            models, datas, s = self.models, self.datas, self.settings
+        else:
+            models = [self.models[j] for j in rows]
+            datas = [self.datas[j] for j in rows]
+            s = {k: v[live] if isinstance(v, np.ndarray) else v
+                 for k, v in self.settings.items()}
         before = self.kind.before(models, datas, s)
         self._run_rows(rows, actions)
         obs, rewards, terminated = self.kind.after(models, datas, before, actions, s)
