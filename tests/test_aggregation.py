@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from asyncnigt.aggregation import AGGREGATIONS, CONTINUE, DONE, IDLE
+from asyncnigt.aggregation.base import worker_sums
 from asyncnigt.aggregation.malenia import MALENIA
 from asyncnigt.aggregation.rennala import RENNALA
 from asyncnigt.aggregation.synchronous import SYNCHRONOUS
@@ -142,8 +143,8 @@ def test_malenia_combine_is_plain_mean_of_worker_constants(data):
     consts = data.draw(vec)
     n = consts.shape[0]
     counts = np.array(data.draw(st.lists(st.integers(1, 1000), min_size=n, max_size=n)))
-    sums = counts[:, None] * consts
-    np.testing.assert_allclose(MALENIA.combine(sums, counts), consts.mean(axis=0),
+    grads = np.repeat(consts, counts, axis=0)
+    np.testing.assert_allclose(MALENIA.combine(grads, counts), consts.mean(axis=0),
                                rtol=1e-12, atol=1e-10)
 
 
@@ -152,27 +153,35 @@ def test_malenia_combine_is_plain_mean_of_worker_constants(data):
 def test_rennala_and_sync_combine_are_count_weighted(data):
     consts = data.draw(vec)
     n = consts.shape[0]
-    counts = np.array(data.draw(st.lists(st.integers(1, 1000), min_size=n, max_size=n)))
-    sums = counts[:, None] * consts
+    counts = np.array(data.draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)
+                                .filter(any)))  # workers may contribute nothing
+    grads = np.repeat(consts, counts, axis=0)
     expected = (counts[:, None] * consts).sum(axis=0) / counts.sum()
     for agg in (RENNALA, SYNCHRONOUS):
-        np.testing.assert_allclose(agg.combine(sums, counts), expected, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(agg.combine(grads, counts), expected, rtol=1e-12, atol=1e-10)
 
 
 def test_combines_differ_when_counts_differ():
     consts = np.array([[1.0, 0.0], [0.0, 1.0]])
     counts = np.array([3, 1])
-    sums = counts[:, None] * consts
-    np.testing.assert_allclose(MALENIA.combine(sums, counts), [0.5, 0.5])
-    np.testing.assert_allclose(RENNALA.combine(sums, counts), [0.75, 0.25])
+    grads = np.repeat(consts, counts, axis=0)
+    np.testing.assert_allclose(MALENIA.combine(grads, counts), [0.5, 0.5])
+    np.testing.assert_allclose(RENNALA.combine(grads, counts), [0.75, 0.25])
+
+
+def test_worker_sums_add_each_workers_rows():
+    grads = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [0.5, 0.25], [-7.0, 8.0], [2.0, 1.0]])
+    counts = np.array([2, 0, 1, 3])  # dyadic values: every summation order is exact
+    expected = [[4.0, 6.0], [5.0, 6.0], [-4.5, 9.25]]  # contributing workers only
+    assert np.array_equal(worker_sums(grads, counts), np.array(expected))
 
 
 def test_combine_is_pure():
-    sums = np.arange(6.0).reshape(3, 2)
+    grads = np.arange(12.0).reshape(6, 2)
     counts = np.array([1, 2, 3])
-    keep = sums.copy(), counts.copy()
+    keep = grads.copy(), counts.copy()
     for agg in AGGREGATIONS.values():
-        a, b = agg.combine(sums, counts), agg.combine(sums, counts)
+        a, b = agg.combine(grads, counts), agg.combine(grads, counts)
         np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(sums, keep[0])
+        np.testing.assert_array_equal(grads, keep[0])
         np.testing.assert_array_equal(counts, keep[1])

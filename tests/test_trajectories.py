@@ -48,7 +48,7 @@ class OriginalBuffer:
         self.issued[i] = j + 1
         return self.steps[i][j]
 
-    sums = TrajectoryBuffer.sums
+    gradient_rows = TrajectoryBuffer.gradient_rows
 
 
 class CountingOracle(Oracle):
@@ -84,7 +84,7 @@ class CountingOracle(Oracle):
 
 def drive(buffer, seed: int, n: int, rounds: int = 12):
     """Rounds of random hand-outs (skewed towards fast workers, sometimes far beyond the
-    doubling chunks) and gradient sums; returns everything the simulation would see."""
+    doubling chunks) and gradient rows; returns everything the simulation would see."""
     rng = np.random.default_rng(seed)
     seen = []
     for k in range(rounds):
@@ -99,7 +99,7 @@ def drive(buffer, seed: int, n: int, rounds: int = 12):
             handed[i] += 1
         counts = rng.integers(0, handed + 1)
         if counts.any():
-            seen.append(buffer.sums(counts).tobytes())
+            seen.append(buffer.gradient_rows(counts).tobytes())
     buffer.begin(np.zeros(buffer.oracle.dim), 1)  # settles the last round's streams
     seen.append([rng_.bit_generator.state["state"]["state"] for rng_ in buffer.oracle.rngs])
     return seen
@@ -107,7 +107,7 @@ def drive(buffer, seed: int, n: int, rounds: int = 12):
 
 @pytest.mark.parametrize("draw_only", [False, True])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_same_trajectories_sums_and_streams_as_the_original(seed, draw_only):
+def test_same_trajectories_rows_and_streams_as_the_original(seed, draw_only):
     n = 5
     ref, new = CountingOracle(n), CountingOracle(n, draw_only=draw_only)
     assert drive(TrajectoryBuffer(new, n), seed, n) == drive(OriginalBuffer(ref, n), seed, n)

@@ -1,7 +1,7 @@
 """Aggregations: when a round is done and how its gradients combine (pure numpy).
 
 Each aggregation is an :class:`~asyncnigt.aggregation.base.Aggregation`: a pure stop rule
-``done(counts, M)``, a pure ``combine(sums, counts)`` and an incremental ``tracker`` that
+``done(counts, M)``, a pure ``combine(grads, counts)`` and an incremental ``tracker`` that
 answers the stop rule in O(1) per arrival (tested equal to ``done``).
 """
 

@@ -1,7 +1,10 @@
 """The aggregation interface.
 
-``done(counts, M) -> bool`` and ``combine(sums, counts) -> g`` are pure functions of the
-per-worker gradient counts M_i and per-worker gradient sums ḡ_i = Σ_j g_ij (shape (n, d)).
+``done(counts, M) -> bool`` and ``combine(grads, counts) -> g`` are pure functions of the
+per-worker gradient counts M_i (shape (n,), zeros for workers that contributed nothing)
+and the round's gradients g_ij, given as rows grouped by worker (shape (Σ_i M_i, d): the
+M_0 rows of worker 0, then worker 1's, and so on).
+:func:`worker_sums` gives the per-worker sums ḡ_i = Σ_j g_ij.
 ``tracker(n, M)`` builds a mutable O(1)-per-arrival object whose ``add(i)`` returns
 
 * ``CONTINUE``: worker i starts another gradient at the same query point;
@@ -17,6 +20,15 @@ from typing import NamedTuple
 import numpy as np
 
 CONTINUE, IDLE, DONE = 0, 1, 2
+
+
+def worker_sums(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """ḡ_i = Σ_j g_ij of the contributing workers (those with M_i ≥ 1, in order), (n', d),
+    from the rows ``grads`` grouped by worker (``np.add.reduceat``: a fixed order of
+    additions per worker, not necessarily the rows' order)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    counts = counts[counts > 0]
+    return np.add.reduceat(grads, np.cumsum(counts) - counts, axis=0)
 
 
 class Aggregation(NamedTuple):

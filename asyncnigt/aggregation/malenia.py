@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .base import CONTINUE, DONE, Aggregation
+from .base import CONTINUE, DONE, Aggregation, worker_sums
 
 
 def _harmonic_ok(inverse_sum: float, counts, n: int, M: int) -> bool:
@@ -38,8 +38,11 @@ def done(counts: np.ndarray, M: int) -> bool:
     return _harmonic_ok(math.fsum(1.0 / c for c in values), values, len(values), M)
 
 
-def combine(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    return np.mean(sums / np.asarray(counts, dtype=float)[:, None], axis=0)
+def combine(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """g = (1/n) Σ_i ḡ_i / M_i over the rows ``grads`` grouped by worker (``base.py``);
+    every worker contributes when the stop rule holds (n' = n)."""
+    counts = np.asarray(counts, dtype=float)
+    return np.mean(worker_sums(grads, counts) / counts[counts > 0, None], axis=0)
 
 
 class Tracker:

@@ -1,7 +1,9 @@
 """Rennala aggregation (Tyurin & Richtárik 2023, Alg. Rennala SGD; methods.md §3).
 
 Stop as soon as Σ_i M_i ≥ M (asyncnigt uses "≥ M", i.e. exactly M gradients per round;
-the SGD paper writes "> S") and return the count-weighted mean g = (1/M) Σ_i ḡ_i.
+the SGD paper writes "> S") and return the count-weighted mean g = (1/M) Σ_i ḡ_i, i.e. the
+plain mean of the round's M gradients (summed in row order, worker by worker: the
+per-worker sums are never needed).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ def done(counts: np.ndarray, M: int) -> bool:
     return int(np.sum(counts)) >= M
 
 
-def combine(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    return sums.sum(axis=0) / np.sum(counts)
+def combine(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``)."""
+    return grads.sum(axis=0) / np.sum(counts)
 
 
 class Tracker:

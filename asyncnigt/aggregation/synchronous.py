@@ -17,8 +17,9 @@ def done(counts: np.ndarray, b: int = 1) -> bool:
     return bool(np.all(np.asarray(counts) >= b))
 
 
-def combine(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    return sums.sum(axis=0) / np.sum(counts)
+def combine(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``)."""
+    return grads.sum(axis=0) / np.sum(counts)
 
 
 class Tracker:

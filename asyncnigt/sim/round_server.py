@@ -108,15 +108,12 @@ class RoundServer:
         self.done.succeed()
 
     def _gradient(self, x: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        per_worker = counts[counts > 0]
         if self.buffer is not None:
-            sums = self.buffer.sums(counts)
+            grads = self.buffer.gradient_rows(counts)
         else:
             workers = np.repeat(self.ids, counts)
-            points = _rows(x, len(workers))
-            grads = self.ctx.oracle.gradients(points, workers).grads
-            sums = np.add.reduceat(grads, np.cumsum(per_worker) - per_worker, axis=0)
-        return self.agg.combine(sums, per_worker)
+            grads = self.ctx.oracle.gradients(_rows(x, len(workers)), workers).grads
+        return self.agg.combine(grads, counts)
 
     def _event_round(self, x: np.ndarray, M: int):
         """One round on the event-level path; returns the per-worker counts."""

@@ -105,9 +105,9 @@ class TrajectoryBuffer:
         self.issued[i] = j + 1
         return self.steps[i][j]
 
-    def sums(self, counts: np.ndarray) -> np.ndarray:
-        """Per-worker sums of the first counts[i] trajectories' gradients (contributors)."""
-        return np.stack([
-            np.concatenate(self.grads[i])[: counts[i]].sum(axis=0)
-            for i in np.flatnonzero(counts).tolist()
+    def gradient_rows(self, counts: np.ndarray) -> np.ndarray:
+        """The gradients of the first counts[i] trajectories of every worker i, as rows
+        grouped by worker (the layout of ``Aggregation.combine``)."""
+        return np.concatenate([
+            np.concatenate(self.grads[i])[: counts[i]] for i in np.flatnonzero(counts).tolist()
         ])
