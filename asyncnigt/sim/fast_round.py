@@ -99,6 +99,7 @@ class DurationMatrix:
         replay = [getattr(m, "mode", None) == "replay" for m in stream.models]
         self.block = np.array([len(m.samples) if r else BLOCK
                                for m, r in zip(stream.models, replay, strict=True)])
+        self.block_sizes = self.block.tolist()
         self.longest_block = int(self.block.max(initial=BLOCK))
         self.samplers = [None if c is not None else stream.block_sampler(i)
                          for i, c in enumerate(consts)]
@@ -132,34 +133,35 @@ class DurationMatrix:
                 short = short[~const]
                 if short.size == 0:
                     return
-        p, e = pos[short], end[short]
-        step = self.block[short]
-        blocks = -((e - p - need[short]) // step)  # blocks each short row lacks (>= 1)
-        top = int((e - p + blocks * step).max())
+        rows = short.tolist()
+        p, e, want, step = (pos[short].tolist(), end[short].tolist(), need[short].tolist(),
+                            self.block[short].tolist())
+        # blocks each short row lacks (>= 1)
+        blocks = [-((b - a - w) // s) for a, b, w, s in zip(p, e, want, step, strict=True)]
+        top = max(b - a + k * s for a, b, k, s in zip(p, e, blocks, step, strict=True))
         if top > self.cap:
             self._grow(max(2 * self.cap, top + self.longest_block))
-        self._append(short, p, e, blocks)
+        self._append(rows, p, e, blocks)
 
-    def _append(self, rows, p, e, blocks) -> None:
+    def _append(self, rows: list, p: list, e: list, blocks: list) -> None:
         """Append ``blocks[k]`` blocks to each row ``rows[k]`` (read from ``p[k]`` to
         ``e[k]``), drawn in the row's order; a row without room at its end first moves its
-        unconsumed durations to the front."""
-        buf, cap, samplers = self.buf, self.cap, self.samplers
-        step = self.block[rows]
-        compact = e + blocks * step > cap
-        if compact.any():  # move the unconsumed durations of those rows to the front
-            for i, a, b in zip(rows[compact].tolist(), p[compact].tolist(),
-                               e[compact].tolist(), strict=True):
+        unconsumed durations to the front. Plain Python per row: a round refills a few
+        rows, for which numpy calls on index arrays would cost more than the draws."""
+        buf, cap, samplers, sizes = self.buf, self.cap, self.samplers, self.block_sizes
+        for r, (i, a, b, k) in enumerate(zip(rows, p, e, blocks, strict=True)):
+            size = sizes[i]
+            if b + k * size > cap:  # compact: the unconsumed durations to the front
                 buf[i, : b - a] = buf[i, a:b]
-            e = np.where(compact, e - p, e)
-            self.pos[rows[compact]] = 0
-        for i, b, k in zip(rows.tolist(), e.tolist(), blocks.tolist(), strict=True):
-            row, draw = buf[i], samplers[i]
+                b -= a
+                p[r] = 0
+            draw = samplers[i]
             for _ in range(k):
-                block = draw()
-                row[b: b + block.size] = block
-                b += block.size
-        self.end[rows] = e + blocks * step
+                buf[i, b: b + size] = draw()
+                b += size
+            e[r] = b
+        self.pos[rows] = p
+        self.end[rows] = e
 
     def _grow(self, cap: int) -> None:
         new = np.empty((self.n, cap))
@@ -227,20 +229,29 @@ def _lengthen(win, short: np.ndarray, limit: int | None = None) -> np.ndarray:
     return np.where(short, longer, win.layout.source)
 
 
-def _rennala_distinct(win, M: int):
+def _rennala_distinct(win, M: int, bound: float):
     """Rennala's M-th arrival when it is unambiguous: every candidate finite and no other
     candidate equal to the M-th smallest, so the tie order plays no part. Returns
     (per-worker counts of the M earliest, their ``flat`` indices, the index of the M-th),
-    or None (the caller then breaks ties in full). One ``kth``: several are much slower
-    on these partly ordered arrays."""
+    or None (the caller then breaks ties in full). The selection runs on the candidates
+    below ``bound`` (a guess of the round's end) when there are at least M of them: the M
+    smallest and every value equal to the M-th are among them. One ``kth``: several are
+    much slower on these partly ordered arrays."""
     flat = win.flat
     if not math.isfinite(flat.max()):
         return None
-    part = np.argpartition(flat, M - 1)
+    below = np.flatnonzero(flat < bound)
+    if below.size >= M:
+        values = flat[below]
+    else:  # the guess was short: select among all candidates
+        below, values = None, flat
+    part = np.argpartition(values, M - 1)
     iv = part[M - 1]
-    if np.count_nonzero(flat == flat[iv]) != 1:
+    if np.count_nonzero(values == values[iv]) != 1:
         return None
     sel = part[:M]
+    if below is not None:
+        sel, iv = below[sel], below[iv]
     return np.bincount(win.layout.worker[sel], minlength=win.starts.size), sel, iv
 
 
@@ -476,6 +487,12 @@ class FastRounds:
             np.minimum(lengths, M + 1, out=lengths)  # a worker contributes at most M
         return lengths
 
+    def _end_guess(self, t0: float, M: int) -> float:
+        """A likely upper bound of the round's end: t0 plus 1.25 times the last round's
+        span when it had the same M (else +inf: no guess). Speed only."""
+        last_M, span = self.span
+        return t0 + 1.25 * span if last_M == M and span > 0 else math.inf
+
     def _windows(self, starts, lengths, M) -> _Windows:
         """The round's candidates for these window lengths; remembers the lengths, so that
         the next round with the same M (and everyone starting together) reuses them and
@@ -497,7 +514,7 @@ class FastRounds:
             if M > flat.size:
                 lengths = np.minimum(2 * win.lengths, M + 1)
                 continue
-            found = _rennala_distinct(win, M) if lean else None
+            found = _rennala_distinct(win, M, self._end_guess(t0, M)) if lean else None
             if found is not None:  # the common case: no tie at the M-th arrival
                 counts, sel, iv = found
                 if (counts >= win.lengths).any():
