@@ -229,29 +229,20 @@ def _lengthen(win, short: np.ndarray, limit: int | None = None) -> np.ndarray:
     return np.where(short, longer, win.layout.source)
 
 
-def _rennala_distinct(win, M: int, bound: float):
+def _rennala_distinct(win, M: int):
     """Rennala's M-th arrival when it is unambiguous: every candidate finite and no other
     candidate equal to the M-th smallest, so the tie order plays no part. Returns
     (per-worker counts of the M earliest, their ``flat`` indices, the index of the M-th),
-    or None (the caller then breaks ties in full). The selection runs on the candidates
-    below ``bound`` (a guess of the round's end) when there are at least M of them: the M
-    smallest and every value equal to the M-th are among them. One ``kth``: several are
-    much slower on these partly ordered arrays."""
+    or None (the caller then breaks ties in full). One ``kth``: several are much slower
+    on these partly ordered arrays."""
     flat = win.flat
     if not math.isfinite(flat.max()):
         return None
-    below = np.flatnonzero(flat < bound)
-    if below.size >= M:
-        values = flat[below]
-    else:  # the guess was short: select among all candidates
-        below, values = None, flat
-    part = np.argpartition(values, M - 1)
+    part = np.argpartition(flat, M - 1)
     iv = part[M - 1]
-    if np.count_nonzero(values == values[iv]) != 1:
+    if np.count_nonzero(flat == flat[iv]) != 1:
         return None
     sel = part[:M]
-    if below is not None:
-        sel, iv = below[sel], below[iv]
     return np.bincount(win.layout.worker[sel], minlength=win.starts.size), sel, iv
 
 
@@ -487,12 +478,6 @@ class FastRounds:
             np.minimum(lengths, M + 1, out=lengths)  # a worker contributes at most M
         return lengths
 
-    def _end_guess(self, t0: float, M: int) -> float:
-        """A likely upper bound of the round's end: t0 plus 1.25 times the last round's
-        span when it had the same M (else +inf: no guess). Speed only."""
-        last_M, span = self.span
-        return t0 + 1.25 * span if last_M == M and span > 0 else math.inf
-
     def _windows(self, starts, lengths, M) -> _Windows:
         """The round's candidates for these window lengths; remembers the lengths, so that
         the next round with the same M (and everyone starting together) reuses them and
@@ -514,7 +499,7 @@ class FastRounds:
             if M > flat.size:
                 lengths = np.minimum(2 * win.lengths, M + 1)
                 continue
-            found = _rennala_distinct(win, M, self._end_guess(t0, M)) if lean else None
+            found = _rennala_distinct(win, M) if lean else None
             if found is not None:  # the common case: no tie at the M-th arrival
                 counts, sel, iv = found
                 if (counts >= win.lengths).any():
