@@ -265,6 +265,33 @@ def test_weighted_score_sum_with_a_forward_record_is_bit_identical(name):
     assert np.all(got[3] == 0.0)
 
 
+@pytest.mark.parametrize("name", ["gaussian_state_std", "gaussian_free_std", "categorical",
+                                  "pendulum_size"])
+def test_trajectory_sums_are_batch_invariant(name):
+    """weighted_score_sum (chunked gemms, each trajectory's last partial chunk grouped with
+    the others of the same length, δ carried by per-trajectory gemms) of each trajectory
+    alone equals its row inside batches of other sizes, orders and lengths, bit for bit."""
+    rng = np.random.default_rng(11)
+    if name == "pendulum_size":  # the default network of Pendulum-v1 (64 x 64 hidden)
+        policy, obs_dim = GaussianMLPPolicy(3, 1, (64, 64), a_max=2.0), 3
+        theta = policy.init(rng) + 0.1 * rng.standard_normal(policy.dim)
+    else:
+        (policy, theta, _, _, rng), obs_dim = setup(name, seed=11), OBS
+    lengths = [2 * TIME_CHUNK + 20, 5, TIME_CHUNK, TIME_CHUNK + 20, 2 * TIME_CHUNK + 3, 1, 20]
+    n_b, n_t = len(lengths), max(lengths)
+    obs = rng.standard_normal((n_b, n_t, obs_dim))
+    noise = policy.draw_noise(rng, n_b * n_t).reshape((n_b, n_t) + policy.noise_shape)
+    actions = policy.sample(theta, obs, noise)
+    w = np.where(np.arange(n_t) < np.array(lengths)[:, None], rng.standard_normal((n_b, n_t)), 0.0)
+    alone = [policy.weighted_score_sum(theta, obs[j : j + 1, :n], actions[j : j + 1, :n],
+                                       w[j : j + 1, :n])[0] for j, n in enumerate(lengths)]
+    for order in (range(n_b), [3, 0, 5, 1], [4, 6], [2, 2, 0, 6, 3], [1, 1, 4, 4]):
+        got = policy.weighted_score_sum(theta, obs[list(order)], actions[list(order)],
+                                        w[list(order)])
+        for row, j in enumerate(order):
+            np.testing.assert_array_equal(got[row], alone[j])
+
+
 def test_padded_outer_sum_equals_per_segment_sums():
     """segment_outer_sum (chunked, padded) against each segment's sum alone, bit for bit."""
     rng = np.random.default_rng(4)

@@ -15,6 +15,7 @@ all: ``max_episode_steps``.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
@@ -56,14 +57,23 @@ class _Classic:
         return slice(None) if len(live) == self.k else live
 
     def _tick(self, live) -> np.ndarray:
-        """Count a step of rows ``live`` (indices or a slice); their ``TimeLimit``
-        truncation flags."""
+        """Count a step of rows ``live`` (indices, or a slice: every row); their
+        ``TimeLimit`` truncation flags."""
+        if isinstance(live, slice):  # in place, without the copies of live indexing
+            np.add(self.elapsed, 1, out=self.elapsed)
+            return self.elapsed >= self.max_steps
         self.elapsed[live] += 1
         return self.elapsed[live] >= self.max_steps[live]
 
 
 class VectorPendulum(_Classic):
-    """``Pendulum-v1`` (gymnasium.envs.classic_control.pendulum)."""
+    """``Pendulum-v1`` (gymnasium.envs.classic_control.pendulum).
+
+    A step costs numpy's per-call overhead on k-element arrays, so it makes few calls: the
+    state is kept as contiguous arrays θ, θ̇ and sin θ (computed for the observation,
+    reused by the next step's gravity term), the three squares of the cost are one
+    ``float_power`` call, and the constants are 0-d float64 arrays (the same values as
+    gymnasium's Python floats; numpy applies them faster)."""
 
     env_id = "Pendulum-v1"
     kwargs_allowed = ("g",)
@@ -72,44 +82,56 @@ class VectorPendulum(_Classic):
     def __init__(self, rows_kwargs: list[dict]):
         super().__init__(rows_kwargs)
         self.g = np.array([float(kw.get("g", 10.0)) for kw in rows_kwargs])
-        self.state = np.zeros((self.k, 2))
+        self.theta, self.thetadot, self.sin_theta = np.zeros((3, self.k))
+        self.work = np.zeros((3, self.k))  # angle(θ), θ̇, u of a step: the squared terms
         # step's constant factors, with gymnasium's operations: 3 g / (2 l) and 3 / (m l²)
         self.gravity_factor = 3 * self.g / (2 * self.length)
-        self.torque_factor = 3.0 / (self.m * self.length**2)
+        self.c = SimpleNamespace(**{name: np.array(value, dtype=np.float64) for name, value in {
+            "pi": np.pi, "two_pi": 2 * np.pi, "two": 2.0, "dt": self.dt,
+            "torque_factor": 3.0 / (self.m * self.length**2), "max_torque": self.max_torque,
+            "max_speed": self.max_speed, "tenth": 0.1, "thousandth": 0.001}.items()})
+        self.c.min_torque, self.c.min_speed = -self.c.max_torque, -self.c.max_speed
 
     def reset(self, seeds) -> np.ndarray:
         high = np.array([np.pi, 1.0])
         for r, seed in enumerate(seeds):
-            self.state[r] = _rng(seed).uniform(low=-high, high=high)
+            self.theta[r], self.thetadot[r] = _rng(seed).uniform(low=-high, high=high)
         self.elapsed[:] = 0
-        return self._obs(self.state[:, 0], self.state[:, 1])
+        return self._obs(slice(None), self.theta, self.thetadot)
 
-    @staticmethod
-    def _obs(theta, thetadot) -> np.ndarray:
-        """[cos θ, sin θ, θ̇] rounded to float32 (gymnasium's observation), as float64."""
+    def _obs(self, rows, theta, thetadot) -> np.ndarray:
+        """[cos θ, sin θ, θ̇] rounded to float32 (gymnasium's observation), as float64;
+        keeps sin θ of rows ``rows`` for their next step."""
         obs = np.empty((len(theta), 3), dtype=np.float32)
-        obs[:, 0], obs[:, 1], obs[:, 2] = np.cos(theta), np.sin(theta), thetadot
+        sin = np.sin(theta)
+        self.sin_theta[rows] = sin
+        obs[:, 0], obs[:, 1], obs[:, 2] = np.cos(theta), sin, thetadot
         return obs.astype(np.float64)
 
     def step(self, live: np.ndarray, actions: np.ndarray):
         """gymnasium's step for rows ``live``::
 
             u = clip(a, ±2),  cost = angle(θ)² + 0.1 θ̇² + 0.001 u²  (C pow),
-            θ̇' = clip(θ̇ + (3g/(2l) sin θ + 3/(m l²) u) dt, ±8),  θ' = θ + θ̇' dt.
+            θ̇' = clip(θ̇ + (3g/(2l) sin θ + 3/(m l²) u) dt, ±8),  θ' = θ + θ̇' dt,
 
-        clip(x, lo, hi) is computed as min(max(x, lo), hi), equal for non-zero bounds."""
-        rows, n = self._rows(live), len(live)
-        th, thdot = self.state[rows, 0], self.state[rows, 1]
-        u = np.minimum(np.maximum(actions[:, 0], -self.max_torque), self.max_torque)
-        angle = ((th + np.pi) % (2 * np.pi)) - np.pi
-        costs = _pow2(angle) + 0.1 * _pow2(thdot) + 0.001 * _pow2(u)
-        gravity, torque = self.gravity_factor[rows] * np.sin(th), self.torque_factor * u
-        newthdot = thdot + (gravity + torque) * self.dt
-        newthdot = np.minimum(np.maximum(newthdot, -self.max_speed), self.max_speed)
-        newth = th + newthdot * self.dt
-        self.state[rows, 0], self.state[rows, 1] = newth, newthdot
-        terminated = np.zeros(n, dtype=bool)
-        return self._obs(newth, newthdot), -costs, terminated, self._tick(rows)
+        angle(θ) = ((θ + π) mod 2π) − π. clip(x, lo, hi) is computed as
+        min(max(x, lo), hi), equal for non-zero bounds."""
+        rows, c = self._rows(live), self.c
+        th, thdot = self.theta[rows], self.thetadot[rows]
+        terms = self.work[:, : len(live)]
+        angle, speed, u = terms
+        np.subtract(np.remainder(th + c.pi, c.two_pi), c.pi, out=angle)
+        np.copyto(speed, thdot)
+        np.minimum(np.maximum(actions[:, 0], c.min_torque), c.max_torque, out=u)
+        squares = np.float_power(terms, c.two)  # C pow per element, as _pow2
+        costs = squares[0] + c.tenth * squares[1] + c.thousandth * squares[2]
+        gravity = self.gravity_factor[rows] * self.sin_theta[rows]
+        newthdot = thdot + (gravity + c.torque_factor * u) * c.dt
+        newthdot = np.minimum(np.maximum(newthdot, c.min_speed), c.max_speed)
+        newth = th + newthdot * c.dt
+        self.theta[rows], self.thetadot[rows] = newth, newthdot
+        terminated = np.zeros(len(live), dtype=bool)
+        return self._obs(rows, newth, newthdot), -costs, terminated, self._tick(rows)
 
 
 class VectorCartPole(_Classic):

@@ -12,17 +12,18 @@ here therefore give every row bit-for-bit the same result whatever the batch aro
   stack element with the same call, so row results are batch-invariant, at the speed of
   the 2-D product for our sizes (measured: (64000, 64) @ (64, 64) in 17 ms vs 14 ms).
 * Sums over a trajectory's steps Σ_t a_t b_tᵀ (a weight matrix's gradient summed along
-  the trajectory) are computed in fixed chunks of :data:`TIME_CHUNK` consecutive steps
-  of that trajectory alone, zero-padded to the chunk length, one gemm of fixed shape per
-  chunk, accumulated chunk by chunk in order (:func:`padded_outer_sum`). A
-  trajectory's chunks hold the same numbers whatever the batch, so its sum does too.
-  The rows live in a *padded segment layout* (S, T_pad, ·), trajectory s's step t at
-  [s, t], exact zeros past its length, T_pad a multiple of the chunk
-  (:func:`padded_steps`, :func:`pad_segments`), so that chunk j of all trajectories is
-  a view, one stacked matmul, with no gathering. Steps whose weight is zero after the
-  last non-zero one are dropped beforehand (:func:`active_steps`): they add exact
-  zeros, and skipping them makes the cost proportional to the steps taken rather than
-  to batch size × longest trajectory.
+  the trajectory) are computed in chunks of :data:`TIME_CHUNK` consecutive steps of
+  that trajectory alone (its last chunk holds its remaining steps only), one gemm per
+  chunk whose shape depends on the trajectory's length alone, accumulated chunk by
+  chunk in order (:func:`chunks`, :func:`padded_outer_sum`). A trajectory's chunks
+  hold the same numbers whatever the batch, so its sum does too. The rows live in a
+  *padded segment layout* (S, T_pad, ·), trajectory s's step t at [s, t], exact zeros
+  past its length, T_pad a multiple of the chunk (:func:`padded_steps`,
+  :func:`pad_segments`), so that chunk j of the trajectories with the same number of
+  steps in it is a view, one stacked matmul, with no gathering. Steps whose weight is
+  zero after the last non-zero one are dropped beforehand (:func:`active_steps`): they
+  add exact zeros, and skipping them makes the cost proportional to the steps taken
+  rather than to batch size × longest trajectory.
 
 Bit-for-bit equality is a property of this numpy + OpenBLAS build, checked by the tests
 (``tests/test_policies.py``, ``tests/test_gym_problem.py``); results were also identical
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TIME_CHUNK = 64  # steps per gemm in segment_outer_sum: part of the reproducibility contract
+TIME_CHUNK = 64  # steps per gemm in chunks: part of the reproducibility contract
 
 
 def rowwise_matmul(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -93,26 +94,33 @@ def pad_segments(values: np.ndarray, active: np.ndarray) -> np.ndarray:
     return out
 
 
+def chunks(lengths: np.ndarray):
+    """The chunks of segments of ``lengths`` L (S,), in the order their sums accumulate:
+    for t0 = 0, c, 2c, … < max L (c = TIME_CHUNK), the segments with L_s > t0 grouped by
+    v = min(c, L_s − t0), the number of their steps in the chunk (full chunks first).
+    Yields (t0, v, segments), segments a slice when it is every segment, else indices."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    for t0 in range(0, int(lengths.max(initial=0)), TIME_CHUNK):
+        steps = np.minimum(lengths - t0, TIME_CHUNK)
+        for v in sorted(set(steps[steps > 0].tolist()), reverse=True):
+            same = steps == v
+            yield t0, v, slice(None) if same.all() else np.flatnonzero(same)
+
+
 def padded_outer_sum(a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Per segment s, Σ_{t < L_s} a_{s,t} b_{s,t}ᵀ for a (S, T_pad, m), b (S, T_pad, n)
-    holding exact zeros at t ≥ L_s = ``lengths[s]`` (T_pad a multiple of TIME_CHUNK):
-    returns (S, m, n).
+    laid out as segments of ``lengths`` L (T_pad a multiple of TIME_CHUNK): returns
+    (S, m, n).
 
-    Chunk j (steps jc … jc + c − 1, c = TIME_CHUNK) of every segment with L_s > jc is one
-    gemm of fixed shape (m, c) @ (c, n) on that segment's rows alone (zero rows past L_s),
-    accumulated chunk by chunk in order (see the module docstring). The chunks are views
-    of the padded layout: a chunk of all segments is one stacked matmul, no copy.
+    Each chunk (t0, v, segments) of :func:`chunks` is one gemm (m, v) @ (v, n) per segment
+    on that segment's rows alone, accumulated chunk by chunk in order (see the module
+    docstring). The chunks are views of the padded layout: the chunk of segments with the
+    same v is one stacked matmul, no copy when it is every segment.
     """
-    c = TIME_CHUNK
     lengths = np.asarray(lengths, dtype=np.int64)
     out = np.zeros((len(lengths), a.shape[-1], b.shape[-1]))
-    for t0 in range(0, int(lengths.max(initial=0)), c):  # chunk t0 // c of every segment
-        segs = lengths > t0
-        if segs.all():
-            out += a[:, t0 : t0 + c].swapaxes(1, 2) @ b[:, t0 : t0 + c]
-        else:
-            idx = np.flatnonzero(segs)
-            out[idx] += a[idx, t0 : t0 + c].swapaxes(1, 2) @ b[idx, t0 : t0 + c]
+    for t0, v, segs in chunks(lengths):
+        out[segs] += a[segs, t0 : t0 + v].swapaxes(1, 2) @ b[segs, t0 : t0 + v]
     return out
 
 

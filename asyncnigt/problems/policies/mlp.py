@@ -29,8 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .kernels import (
-    TIME_CHUNK,
     active_steps,
+    chunks,
     padded_outer_sum,
     padded_steps,
     row_outer,
@@ -126,13 +126,12 @@ class TanhMLP:
 
             ∂/∂[W_l; b_l] = Σ_t [h_{l-1,t}, 1]ᵀ δ_{l,t},   δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
 
-        Chunk-major: for chunk j (steps jc … jc + c − 1, c = TIME_CHUNK) of the segments
-        with L_s > jc, every layer's gemm is added to its sum and δ is carried down the
-        layers on the chunk's steps t < L_s only (zeros elsewhere); each layer's sum thus
+        Chunk-major: for each chunk (t0, v, segments) of ``kernels.chunks`` (steps
+        t0 … t0 + v − 1 of segments with v steps there), every layer's gemm is added to its
+        sum and δ is carried down the layers (:func:`_carry_delta`); each layer's sum thus
         gets the same gemms in the same order as :func:`padded_outer_sum` (same bits),
-        while the working arrays stay S × c × width (taken from ``scratch``, a dict kept
-        by the caller to reuse them across calls)."""
-        c = TIME_CHUNK
+        while the working arrays stay S × TIME_CHUNK × width (taken from ``scratch``, a
+        dict kept by the caller to reuse them across calls)."""
         scratch = {} if scratch is None else scratch
         lengths = np.asarray(lengths, dtype=np.int64)
         blocks = self.unflatten(theta)
@@ -140,40 +139,34 @@ class TanhMLP:
                 for i, block in enumerate(blocks)]
         for total in sums:
             total.fill(0.0)
-        for t0 in range(0, int(lengths.max(initial=0)), c):
-            segs = lengths > t0
-            idx = slice(None) if segs.all() else np.flatnonzero(segs)
-            ends = np.minimum(lengths[idx] - t0, c)  # steps of each segment in this chunk
-            delta = dy[idx, t0 : t0 + c]
+        for t0, v, segs in chunks(lengths):
+            delta = dy[segs, t0 : t0 + v]
             for i in range(len(blocks) - 1, -1, -1):  # layer i + 1 of the docstring
-                a = layers[i][idx, t0 : t0 + c]
+                a = layers[i][segs, t0 : t0 + v]
                 m, n = blocks[i].shape
-                gemm = scratch_array(scratch, ("sum", i), (len(ends), m, n))
-                sums[i][idx] += np.matmul(a.swapaxes(1, 2), delta, out=gemm)
+                gemm = scratch_array(scratch, ("sum", i), (len(a), m, n))
+                sums[i][segs] += np.matmul(a.swapaxes(1, 2), delta, out=gemm)
                 if i > 0:
-                    nxt = scratch_array(scratch, ("delta", i), (len(ends), c, m - 1))
-                    delta = _carry_delta(blocks[i][:-1], a[..., :-1], delta, ends, nxt)
+                    nxt, slope = (scratch_array(scratch, (key, i), (len(a), v, m - 1))
+                                  for key in ("delta", "slope"))
+                    delta = _carry_delta(blocks[i][:-1], a[..., :-1], delta, nxt, slope)
         for i, total in enumerate(sums):
             out[:, self.offsets[i] : self.offsets[i + 1]] = total.reshape(len(out), -1)
         return out
 
 
-def _carry_delta(w: np.ndarray, h: np.ndarray, delta: np.ndarray, ends: np.ndarray,
-                 out: np.ndarray) -> np.ndarray:
-    """δ' = (δ Wᵀ) ⊙ (1 − h²) on the steps t < ends[p] of each segment p of a chunk
-    (h, δ, out: (P, c, ·)), exact zeros on the others, written into ``out``; h is
-    overwritten with 1 − h² on those steps."""
-    v = int(ends.max())
-    out[:, v:] = 0.0
-    if np.all(ends == v):  # views: the same per-row calls without copies
-        r = rowwise_matmul(delta[:, :v], w.T, out=out[:, :v])
-        q = np.square(h[:, :v], out=h[:, :v])
-        np.multiply(r, np.subtract(1.0, q, out=q), out=r)
-        return out
-    valid = np.arange(v) < ends[:, None]
-    out[:, :v] = 0.0
-    out[:, :v][valid] = rowwise_matmul(delta[:, :v][valid], w.T) * (1.0 - h[:, :v][valid] ** 2)
-    return out
+def _carry_delta(w: np.ndarray, h: np.ndarray, delta: np.ndarray, out: np.ndarray,
+                 slope: np.ndarray) -> np.ndarray:
+    """δ' = (δ Wᵀ) ⊙ (1 − h²) on a chunk of segments (h, δ, out: (P, v, ·)), written into
+    ``out``; ``slope`` (like out, contiguous) receives 1 − h² (faster than in h's strided
+    rows).
+
+    δ Wᵀ is one gemm (v, n) @ (n, m) per segment, on that segment's chunk alone, of a
+    shape that depends on its length alone (batch-invariant, as the sums of
+    :func:`padded_outer_sum`)."""
+    np.matmul(delta, w.T, out=out)
+    np.subtract(1.0, np.square(h, out=slope), out=slope)
+    return np.multiply(out, slope, out=out)
 
 
 class Steps:
