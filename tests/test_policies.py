@@ -238,23 +238,27 @@ def test_global_numpy_rng_untouched():
 @pytest.mark.parametrize("name", [n for n in POLICIES if n != "linear"])
 def test_weighted_score_sum_with_a_forward_record_is_bit_identical(name):
     """The backward pass on a rollout's recorded network values (ForwardRecord, written step
-    by step for the live rows as the gym oracle does) equals the recomputed one bit for
-    bit, whatever the lengths (ragged, a zero weight inside, a row without any weight)."""
+    by step for the live rows as the gym oracle does: in place while every row is live,
+    copied after) equals the recomputed one bit for bit, whatever the lengths (ragged, a
+    zero weight inside, a row without any weight)."""
     policy, theta, _, _, rng = setup(name)
     n_b, n_t = 5, 2 * TIME_CHUNK + 9
     obs = rng.standard_normal((n_b, n_t, OBS))
     noise = policy.draw_noise(rng, n_b * n_t).reshape((n_b, n_t) + policy.noise_shape)
     steps = np.array([n_t, 70, n_t, 1, TIME_CHUNK])
     record = ForwardRecord(policy.mlp, n_b + 2, n_t + 30).head(n_b)  # larger, reused memory
-    record.layers[0][:] = np.nan  # unwritten steps may hold anything
+    for h in record.hidden:
+        h[:] = np.nan  # unwritten steps may hold anything
     actions = np.zeros((n_b, n_t) + policy.action_shape, dtype=policy.sample(
         theta, obs[:1, 0], noise[:1, 0]).dtype)
     for t in range(n_t):
         live = np.flatnonzero(steps > t)
-        rows = slice(None) if len(live) == n_b else live
-        y, hs = policy.network(theta, obs[live, t])
+        if len(live) == n_b:
+            y, _ = policy.network(theta, obs[:, t], record.step(t))
+        else:
+            y, hs = policy.network(theta, obs[live, t])
+            record.write(live, t, hs, y)
         actions[live, t] = policy.sample_output(theta, y, noise[live, t])
-        record.write(rows, t, hs, y)
     w = np.where(np.arange(n_t) < steps[:, None], rng.standard_normal((n_b, n_t)), 0.0)
     w[0, 5] = 0.0
     w[2, 100:] = 0.0  # weights end before the trajectory does

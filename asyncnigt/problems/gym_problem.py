@@ -355,7 +355,7 @@ class GymOracle(Oracle):
         steps = np.zeros(k, dtype=np.int64)
         groups = group_rows(points)
         alive = np.ones(k, dtype=bool)
-        every, every_row = np.arange(k), slice(None)
+        every = np.arange(k)
         n_alive = k
         for t in range(horizon):
             if n_alive == 0:
@@ -363,10 +363,8 @@ class GymOracle(Oracle):
             if n_alive == k and len(groups) == 1:  # every row alive at one θ: whole arrays
                 live, theta = every, groups[0][0]
                 obs[:, t] = current
-                y, hs = policy.network(theta, current)
+                y, _ = policy.network(theta, current, rec.step(t) if rec else None)
                 actions[:, t] = policy.sample_output(theta, y, noise[:, t])
-                if rec:
-                    rec.write(every_row, t, hs, y)
                 env_actions = self._env_actions(actions[:, t])
             else:
                 live = np.flatnonzero(alive)
@@ -442,7 +440,7 @@ class GymOracle(Oracle):
         for theta, rows in groups:
             grads[rows] = gpomdp_policy(self.policy, theta, traj.obs[rows], traj.actions[rows],
                                         traj.rewards[rows], mask[rows], gamma,
-                                        traj.record.take(rows))
+                                        traj.record.rows(rows))
         return GradientBatch(grads=grads, steps=traj.steps)
 
     def _record(self, k: int) -> ForwardRecord:

@@ -69,11 +69,13 @@ class _Classic:
 class VectorPendulum(_Classic):
     """``Pendulum-v1`` (gymnasium.envs.classic_control.pendulum).
 
-    A step costs numpy's per-call overhead on k-element arrays, so it makes few calls: the
-    state is kept as contiguous arrays θ, θ̇ and sin θ (computed for the observation,
-    reused by the next step's gravity term), the three squares of the cost are one
-    ``float_power`` call, and the constants are 0-d float64 arrays (the same values as
-    gymnasium's Python floats; numpy applies them faster)."""
+    A step costs numpy's per-call overhead on k-element arrays, so it makes few calls and
+    creates few views: the state (θ, θ̇, sin θ) is one array (3, k) updated in place (sin θ
+    is computed for the observation and reused by the next step's gravity term), with
+    the views of a step of every row made once (:meth:`_arrays`); the three squares of
+    the cost are one ``float_power`` call and one product with the weights (−1, −0.1,
+    −0.001); the constants are 0-d float64 arrays (gymnasium's values; numpy applies
+    them faster than Python floats)."""
 
     env_id = "Pendulum-v1"
     kwargs_allowed = ("g",)
@@ -82,29 +84,41 @@ class VectorPendulum(_Classic):
     def __init__(self, rows_kwargs: list[dict]):
         super().__init__(rows_kwargs)
         self.g = np.array([float(kw.get("g", 10.0)) for kw in rows_kwargs])
-        self.theta, self.thetadot, self.sin_theta = np.zeros((3, self.k))
-        self.work = np.zeros((3, self.k))  # angle(θ), θ̇, u of a step: the squared terms
+        self.state = np.zeros((3, self.k))  # θ, θ̇, sin θ
+        self.terms = np.zeros((3, self.k))  # angle(θ), θ̇, u of a step: the squared terms
+        self.cost_weights = np.repeat([[-1.0], [-0.1], [-0.001]], self.k, axis=1)
         # step's constant factors, with gymnasium's operations: 3 g / (2 l) and 3 / (m l²)
         self.gravity_factor = 3 * self.g / (2 * self.length)
         self.c = SimpleNamespace(**{name: np.array(value, dtype=np.float64) for name, value in {
             "pi": np.pi, "two_pi": 2 * np.pi, "two": 2.0, "dt": self.dt,
             "torque_factor": 3.0 / (self.m * self.length**2), "max_torque": self.max_torque,
-            "max_speed": self.max_speed, "tenth": 0.1, "thousandth": 0.001}.items()})
+            "max_speed": self.max_speed}.items()})
         self.c.min_torque, self.c.min_speed = -self.c.max_torque, -self.c.max_speed
+        self.every = self._arrays(slice(None))
+
+    def _arrays(self, rows) -> tuple:
+        """The arrays of a step of rows ``rows`` (a slice: every row, views of this batch's
+        arrays; indices: a copy of their state, to be written back): state (3, n) and its
+        rows θ, θ̇, sin θ; the squared terms (3, n) and their rows angle, θ̇, u; the cost
+        weights; 3g/(2l)."""
+        n = self.k if isinstance(rows, slice) else len(rows)
+        state, terms = self.state[:, rows], self.terms[:, :n]
+        return (state, *state, terms, *terms, self.cost_weights[:, :n],
+                self.gravity_factor[rows])
 
     def reset(self, seeds) -> np.ndarray:
         high = np.array([np.pi, 1.0])
         for r, seed in enumerate(seeds):
-            self.theta[r], self.thetadot[r] = _rng(seed).uniform(low=-high, high=high)
+            self.state[:2, r] = _rng(seed).uniform(low=-high, high=high)
         self.elapsed[:] = 0
-        return self._obs(slice(None), self.theta, self.thetadot)
+        return self._obs(*self.state)
 
-    def _obs(self, rows, theta, thetadot) -> np.ndarray:
+    @staticmethod
+    def _obs(theta, thetadot, sin) -> np.ndarray:
         """[cos θ, sin θ, θ̇] rounded to float32 (gymnasium's observation), as float64;
-        keeps sin θ of rows ``rows`` for their next step."""
+        sin θ is written into ``sin`` (the state's, for the next step)."""
         obs = np.empty((len(theta), 3), dtype=np.float32)
-        sin = np.sin(theta)
-        self.sin_theta[rows] = sin
+        np.sin(theta, out=sin)
         obs[:, 0], obs[:, 1], obs[:, 2] = np.cos(theta), sin, thetadot
         return obs.astype(np.float64)
 
@@ -114,24 +128,26 @@ class VectorPendulum(_Classic):
             u = clip(a, ±2),  cost = angle(θ)² + 0.1 θ̇² + 0.001 u²  (C pow),
             θ̇' = clip(θ̇ + (3g/(2l) sin θ + 3/(m l²) u) dt, ±8),  θ' = θ + θ̇' dt,
 
-        angle(θ) = ((θ + π) mod 2π) − π. clip(x, lo, hi) is computed as
-        min(max(x, lo), hi), equal for non-zero bounds."""
-        rows, c = self._rows(live), self.c
-        th, thdot = self.theta[rows], self.thetadot[rows]
-        terms = self.work[:, : len(live)]
-        angle, speed, u = terms
+        angle(θ) = ((θ + π) mod 2π) − π; the reward −cost is computed as
+        (−angle² + (−0.1 θ̇²)) + (−0.001 u²), the same bits (round-to-nearest is symmetric
+        under negation). clip(x, lo, hi) is computed as min(max(x, lo), hi), equal for
+        non-zero bounds."""
+        every, c = len(live) == self.k, self.c
+        rows = slice(None) if every else live
+        state, th, thdot, sin_th, terms, angle, speed, u, weights, gravity_factor = (
+            self.every if every else self._arrays(rows))
+        np.minimum(np.maximum(actions[:, 0], c.min_torque, out=u), c.max_torque, out=u)
         np.subtract(np.remainder(th + c.pi, c.two_pi), c.pi, out=angle)
         np.copyto(speed, thdot)
-        np.minimum(np.maximum(actions[:, 0], c.min_torque), c.max_torque, out=u)
-        squares = np.float_power(terms, c.two)  # C pow per element, as _pow2
-        costs = squares[0] + c.tenth * squares[1] + c.thousandth * squares[2]
-        gravity = self.gravity_factor[rows] * self.sin_theta[rows]
-        newthdot = thdot + (gravity + c.torque_factor * u) * c.dt
-        newthdot = np.minimum(np.maximum(newthdot, c.min_speed), c.max_speed)
-        newth = th + newthdot * c.dt
-        self.theta[rows], self.thetadot[rows] = newth, newthdot
-        terminated = np.zeros(len(live), dtype=bool)
-        return self._obs(rows, newth, newthdot), -costs, terminated, self._tick(rows)
+        squares = np.multiply(np.float_power(terms, c.two), weights)
+        reward = squares[0] + squares[1] + squares[2]
+        np.add(thdot, (gravity_factor * sin_th + c.torque_factor * u) * c.dt, out=thdot)
+        np.minimum(np.maximum(thdot, c.min_speed, out=thdot), c.max_speed, out=thdot)
+        np.add(th, thdot * c.dt, out=th)
+        obs = self._obs(th, thdot, sin_th)
+        if not every:
+            self.state[:, rows] = state
+        return obs, reward, np.zeros(len(live), dtype=bool), self._tick(rows)
 
 
 class VectorCartPole(_Classic):

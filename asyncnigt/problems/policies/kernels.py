@@ -17,8 +17,8 @@ here therefore give every row bit-for-bit the same result whatever the batch aro
   chunk whose shape depends on the trajectory's length alone, accumulated chunk by
   chunk in order (:func:`chunks`, :func:`padded_outer_sum`). A trajectory's chunks
   hold the same numbers whatever the batch, so its sum does too. The rows live in a
-  *padded segment layout* (S, T_pad, ·), trajectory s's step t at [s, t], exact zeros
-  past its length, T_pad a multiple of the chunk (:func:`padded_steps`,
+  *padded segment layout* (S, T_pad, ·), trajectory s's step t at [s, t] (steps past
+  its length are never read), T_pad a multiple of the chunk (:func:`padded_steps`,
   :func:`pad_segments`), so that chunk j of the trajectories with the same number of
   steps in it is a view, one stacked matmul, with no gathering. Steps whose weight is
   zero after the last non-zero one are dropped beforehand (:func:`active_steps`): they

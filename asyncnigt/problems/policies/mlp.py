@@ -10,7 +10,7 @@ last row). :meth:`TanhMLP.unflatten` returns views of θ, never copies.
 
 Backprop for a scalar objective Σ_rows ⟨dy_row, y_row⟩ (dy = ∂objective/∂y per row)::
 
-    δ_L = dy,   ∂/∂[W_l; b_l] = [h_{l-1}, 1]ᵀ δ_l,   δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
+    δ_L = dy,   ∂/∂W_l = h_{l-1}ᵀ δ_l,   ∂/∂b_l = 1ᵀ δ_l,   δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
 
 Inputs are rows (N, n_0). The backward pass returns either per-row gradients (N, d)
 (outer products, :meth:`TanhMLP.backward`), or the sum over each trajectory's steps
@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .kernels import (
+    TIME_CHUNK,
     active_steps,
     chunks,
     padded_outer_sum,
@@ -103,6 +104,17 @@ class TanhMLP:
         last = blocks[-1]
         return rowwise_matmul(hs[-1], last[:-1]) + last[-1], hs
 
+    def forward_into(self, theta: np.ndarray, x: np.ndarray, out: list[np.ndarray]
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """:meth:`forward` writing h_1, …, h_{L-1}, y into the arrays ``out`` (a
+        ForwardRecord's step, :meth:`ForwardRecord.step`) instead of new ones: the same
+        operations, so the same bits. Returns (y, [h_0, …, h_{L-1}]) as forward does."""
+        hs = [x]
+        for block, dest in zip(self.unflatten(theta), out, strict=True):
+            z = np.add(rowwise_matmul(hs[-1], block[:-1], out=dest), block[-1], out=dest)
+            hs.append(z if dest is out[-1] else np.tanh(z, out=z))
+        return hs.pop(), hs
+
     def backward(self, theta: np.ndarray, hs: list[np.ndarray], dy: np.ndarray,
                  out: np.ndarray) -> np.ndarray:
         """Write ∂/∂θ of ⟨dy_r, y_r⟩ per row r into ``out`` (N, dim)."""
@@ -120,18 +132,19 @@ class TanhMLP:
                          scratch: dict | None = None) -> np.ndarray:
         """Write Σ_{t<L_s} ∂⟨dy_{s,t}, y_{s,t}⟩/∂θ per segment s into ``out`` (S, dim).
 
-        Inputs in the padded segment layout (S, T_pad, ·) with exact zeros at t ≥ L_s
-        (``lengths``): ``layers`` [[h_0, 1], …, [h_{L-1}, 1]] (used up: overwritten) and
-        ``dy``. Per layer l (δ_L = dy)::
+        Inputs in the padded segment layout (S, T_pad, ·) (any strides), read at t < L_s
+        (``lengths``) only: ``layers`` [h_0, …, h_{L-1}] and ``dy``. Per layer l
+        (δ_L = dy)::
 
-            ∂/∂[W_l; b_l] = Σ_t [h_{l-1,t}, 1]ᵀ δ_{l,t},   δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
+            ∂/∂W_l = Σ_t h_{l-1,t}ᵀ δ_{l,t},   ∂/∂b_l = Σ_t δ_{l,t},
+            δ_{l-1} = (δ_l W_lᵀ) ⊙ (1 − h_{l-1}²).
 
         Chunk-major: for each chunk (t0, v, segments) of ``kernels.chunks`` (steps
-        t0 … t0 + v − 1 of segments with v steps there), every layer's gemm is added to its
-        sum and δ is carried down the layers (:func:`_carry_delta`); each layer's sum thus
-        gets the same gemms in the same order as :func:`padded_outer_sum` (same bits),
-        while the working arrays stay S × TIME_CHUNK × width (taken from ``scratch``, a
-        dict kept by the caller to reuse them across calls)."""
+        t0 … t0 + v − 1 of segments with v steps there), every layer's products (per
+        segment, a gemm h_{l-1}ᵀ δ_l and a gemv 1ᵀ δ_l of shapes set by v) are added to its
+        sum and δ is carried down the layers (:func:`_carry_delta`), while the working
+        arrays stay S × TIME_CHUNK × width (taken from ``scratch``, a dict kept by the
+        caller to reuse them across calls)."""
         scratch = {} if scratch is None else scratch
         lengths = np.asarray(lengths, dtype=np.int64)
         blocks = self.unflatten(theta)
@@ -139,17 +152,20 @@ class TanhMLP:
                 for i, block in enumerate(blocks)]
         for total in sums:
             total.fill(0.0)
+        ones = np.ones(TIME_CHUNK)
         for t0, v, segs in chunks(lengths):
             delta = dy[segs, t0 : t0 + v]
             for i in range(len(blocks) - 1, -1, -1):  # layer i + 1 of the docstring
                 a = layers[i][segs, t0 : t0 + v]
                 m, n = blocks[i].shape
-                gemm = scratch_array(scratch, ("sum", i), (len(a), m, n))
-                sums[i][segs] += np.matmul(a.swapaxes(1, 2), delta, out=gemm)
+                grad = scratch_array(scratch, ("sum", i), (len(a), m, n))
+                np.matmul(a.swapaxes(1, 2), delta, out=grad[:, :-1])  # weights
+                np.matmul(ones[:v], delta, out=grad[:, -1])  # bias
+                sums[i][segs] += grad
                 if i > 0:
                     nxt, slope = (scratch_array(scratch, (key, i), (len(a), v, m - 1))
                                   for key in ("delta", "slope"))
-                    delta = _carry_delta(blocks[i][:-1], a[..., :-1], delta, nxt, slope)
+                    delta = _carry_delta(blocks[i][:-1], a, delta, nxt, slope)
         for i, total in enumerate(sums):
             out[:, self.offsets[i] : self.offsets[i + 1]] = total.reshape(len(out), -1)
         return out
@@ -158,8 +174,7 @@ class TanhMLP:
 def _carry_delta(w: np.ndarray, h: np.ndarray, delta: np.ndarray, out: np.ndarray,
                  slope: np.ndarray) -> np.ndarray:
     """δ' = (δ Wᵀ) ⊙ (1 − h²) on a chunk of segments (h, δ, out: (P, v, ·)), written into
-    ``out``; ``slope`` (like out, contiguous) receives 1 − h² (faster than in h's strided
-    rows).
+    ``out``; ``slope`` (like out, contiguous) receives 1 − h².
 
     δ Wᵀ is one gemm (v, n) @ (n, m) per segment, on that segment's chunk alone, of a
     shape that depends on its length alone (batch-invariant, as the sums of
@@ -209,62 +224,57 @@ class Steps:
 class ForwardRecord:
     """A rollout's network values, for the backward pass without recomputing the forward.
 
-    S rows (trajectories) × T_pad steps (``padded_steps(horizon)``), the padded segment
-    layout of :meth:`TanhMLP.segment_backward`: ``layers[l - 1]`` (S, T_pad, n_l + 1) holds
-    [h_l, ·] for l = 1 … L−1 (the last column, the constant input of the bias, is set by
-    :meth:`layers_for`) and ``out`` (S, T_pad, n_L) the output y. Written with
-    :meth:`TanhMLP.forward` through the same batch-invariant kernels, the values equal a
+    S rows (trajectories) × T_pad steps (``padded_steps(horizon)``), stored step-major so
+    that a lockstep rollout's forward pass writes each step's values in place, contiguous
+    (:meth:`step`): ``hidden[l - 1]`` (T_pad, S, n_l) holds h_l for l = 1 … L−1 and ``out``
+    (T_pad, S, n_L) the output y. :meth:`layers` and :meth:`outputs` view them in the
+    padded segment layout (S, T_pad, ·) of :meth:`TanhMLP.segment_backward`. Written by
+    :meth:`TanhMLP.forward_into` (or copied from :meth:`TanhMLP.forward`: :meth:`write`)
+    through the same batch-invariant kernels, the values equal a
     recomputed forward pass bit for bit. Steps not written hold anything (the memory is
     not initialised, so a record can be reused: :meth:`head`).
     """
 
     def __init__(self, mlp: TanhMLP, n_rows: int, horizon: int):
         t_pad = padded_steps(horizon)
-        self.layers = [np.empty((n_rows, t_pad, n + 1)) for n in mlp.sizes[1:-1]]
-        self.out = np.empty((n_rows, t_pad, mlp.sizes[-1]))
+        self.hidden = [np.empty((t_pad, n_rows, n)) for n in mlp.sizes[1:-1]]
+        self.out = np.empty((t_pad, n_rows, mlp.sizes[-1]))
         self.scratch: dict = {}  # the backward pass's working arrays, reused
 
     @property
     def n_rows(self) -> int:
-        return len(self.out)
+        return self.out.shape[1]
 
     def head(self, k: int) -> ForwardRecord:
         """The first k rows (views: writing them writes this record)."""
         return self.rows(slice(k))
 
-    def rows(self, index: slice) -> ForwardRecord:
-        """The rows ``index`` selects (views: writing them writes this record)."""
+    def rows(self, index) -> ForwardRecord:
+        """The rows ``index`` selects (a slice: views, writing them writes this record;
+        indices: a copy)."""
         sub = object.__new__(ForwardRecord)
-        sub.layers = [h[index] for h in self.layers]
-        sub.out, sub.scratch = self.out[index], self.scratch
+        sub.hidden = [h[:, index] for h in self.hidden]
+        sub.out, sub.scratch = self.out[:, index], self.scratch
         return sub
 
-    def take(self, rows: np.ndarray) -> ForwardRecord:
-        """The record of rows ``rows`` (a copy)."""
-        sub = object.__new__(ForwardRecord)
-        sub.layers = [h[rows] for h in self.layers]
-        sub.out, sub.scratch = self.out[rows], self.scratch
-        return sub
+    def step(self, t: int) -> list[np.ndarray]:
+        """Step t of every row, [h_1, …, h_{L-1}, y] (views): ``out`` of TanhMLP.forward."""
+        return [h[t] for h in self.hidden] + [self.out[t]]
 
     def write(self, rows, t: int, hs: list[np.ndarray], y: np.ndarray) -> None:
         """Store step t of rows ``rows`` (indices or a slice) from forward's
         (y, [h_0, …, h_{L-1}])."""
-        for rec, h in zip(self.layers, hs[1:], strict=True):
-            rec[rows, t, :-1] = h
-        self.out[rows, t] = y
+        for rec, h in zip(self.hidden, hs[1:], strict=True):
+            rec[t, rows] = h
+        self.out[t, rows] = y
 
-    def layers_for(self, steps: Steps) -> list[np.ndarray]:
-        """[[h_1, 1], …, [h_{L-1}, 1]] in the padded layout (S, steps.t_pad, ·) with exact
-        zeros at t ≥ L_s, in place (the record is used up); steps t < L_s must have been
-        written."""
-        layers = [h[:, : steps.t_pad] for h in self.layers]
-        for s in np.flatnonzero(steps.lengths < steps.t_pad):
-            for h in layers:
-                h[s, steps.lengths[s] :] = 0.0
-        constant = np.arange(steps.t_pad) < steps.lengths[:, None]
-        for h in layers:
-            h[..., -1] = constant
-        return layers
+    def layers(self, t_pad: int) -> list[np.ndarray]:
+        """[h_1, …, h_{L-1}] in the padded segment layout (S, t_pad, ·) (views)."""
+        return [h[:t_pad].swapaxes(0, 1) for h in self.hidden]
+
+    def outputs(self) -> np.ndarray:
+        """y in the padded segment layout (S, T_pad, n_L) (a view)."""
+        return self.out.swapaxes(0, 1)
 
 
 class MLPPolicy:
@@ -298,9 +308,12 @@ class MLPPolicy:
         grads[:, self.mlp.dim :] = extra
         return logp, grads
 
-    def network(self, theta: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The network's output y and layer inputs for observations ``obs`` (TanhMLP.forward)."""
-        return self.mlp.forward(theta, np.asarray(obs, dtype=np.float64))
+    def network(self, theta: np.ndarray, obs: np.ndarray, out: list[np.ndarray] | None = None
+                ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The network's output y and layer inputs for observations ``obs`` (TanhMLP.forward;
+        written into the arrays ``out`` if given: TanhMLP.forward_into)."""
+        x = np.asarray(obs, dtype=np.float64)
+        return self.mlp.forward(theta, x) if out is None else self.mlp.forward_into(theta, x, out)
 
     def sample(self, theta: np.ndarray, obs: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """Actions for observations ``obs`` and caller-supplied ``noise`` (see sample_output)."""
@@ -324,8 +337,8 @@ class MLPPolicy:
         weight-matrix gradients summed per trajectory (``TanhMLP.segment_backward``);
         (B, T, d) is never formed. Steps after a trajectory's last non-zero weight
         (padding) are skipped: they contribute exact zeros. Masked steps must hold finite
-        values. ``record``: the rollout's network values of these steps (used up), which
-        saves the forward pass; the result is the same bit for bit.
+        values. ``record``: the rollout's network values of these steps, which saves the
+        forward pass; the result is the same bit for bit.
         """
         weights = np.asarray(weights, dtype=np.float64)
         obs = np.asarray(obs, dtype=np.float64)
@@ -334,10 +347,10 @@ class MLPPolicy:
         x = steps.flat(obs)
         if record is None:
             y, hs = self.mlp.forward(theta, x)
-            layers = [steps.scatter(_augment(h)) for h in hs]
+            layers = [steps.scatter(h) for h in hs]
         else:
-            y = steps.flat(record.out)
-            layers = [steps.scatter(_augment(x)), *record.layers_for(steps)]
+            y = steps.flat(record.outputs())
+            layers = [steps.scatter(x), *record.layers(steps.t_pad)]
         _, dy, extra = self._head(theta, y, steps.flat(np.asarray(actions)))
         w = steps.flat(weights)[:, None]
         grads = np.empty((len(weights), self.dim))
