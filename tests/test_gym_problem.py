@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from asyncnigt.problems.base import Evaluation
+from asyncnigt.problems import gym_problem
 from asyncnigt.problems.gpomdp import gpomdp, gpomdp_policy, reward_to_go_weights
 from asyncnigt.problems.gym_problem import (
     GymProblem,
@@ -283,3 +284,25 @@ def test_gradients_reuse_the_rollout_forward_bit_for_bit(env, request):
             expected = gpomdp_policy(problem.policy, theta_g, traj.obs[rows], traj.actions[rows],
                                      traj.rewards[rows], traj.mask[rows], problem.gamma)
             np.testing.assert_array_equal(grads[rows], expected)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_backward_parts_do_not_change_results(threads, monkeypatch):
+    """gradients' backward pass split into concurrent parts of the rows (GymOracle._parts,
+    forced here for small calls) equals the serial one bit for bit: rows at one θ and at
+    two θ, a row truncated early by its time limit."""
+    monkeypatch.setattr(gym_problem, "MIN_PART_STEPS", 1)
+    grads = {}
+    for n in (1, threads):
+        problem = GymProblem("Pendulum-v1", horizon=80, policy=SMALL, threads=n,
+                             worker_env_kwargs=[{}, {"max_episode_steps": 30}])
+        theta = problem.initial_point(Streams(3).generator("init"))
+        oracle = problem.oracle(Streams(3), 2)
+        assert len(oracle._parts(np.full(7, 80))) == n
+        workers = np.array([0, 1, 0, 0, 1, 0, 0])
+        grads[n] = [oracle.gradients(points, workers).grads
+                    for points in (np.broadcast_to(theta, (7, problem.dim)),
+                                   np.stack([theta, theta + 0.01] * 3 + [theta]))]
+        oracle.close()
+    for serial, split in zip(grads[1], grads[threads], strict=True):
+        np.testing.assert_array_equal(split, serial)

@@ -28,7 +28,9 @@ environment terminates or truncates. Because every row's arithmetic is batch-inv
 results are bit-for-bit independent of how rows are grouped into calls. The rollout
 keeps the policy network's layer values of every step (``policies/mlp.py``
 ForwardRecord, memory kept by the oracle across calls), and the GPOMDP backward pass
-uses them instead of recomputing the forward pass: the same numbers, bit for bit.
+uses them instead of recomputing the forward pass: the same numbers, bit for bit. With
+``threads`` > 1, the backward passes of large calls run as that many concurrent parts
+of the rows (:meth:`GymOracle._parts`).
 
 Evaluation: ``eval_episodes`` episodes of the stochastic policy, episode e in the
 environment of worker e mod n (so J = (1/n) Σ_i J_i is estimated evenly when n divides
@@ -54,6 +56,7 @@ from .policies import CategoricalMLPPolicy, GaussianMLPPolicy
 from .policies.mlp import ForwardRecord
 
 MIN_GROUP_STEP = 3e-5  # wall seconds per environment step above which row groups pay
+MIN_PART_STEPS = 1000  # environment steps per concurrent part of the backward pass
 POLICY_OPTIONS = ("hidden_sizes", "state_dependent_std", "min_std", "init_log_std")
 
 
@@ -129,7 +132,8 @@ class GymProblem(Problem):
     ``vector_envs``: roll classic-control environments out with their numpy versions
     (``envs/classic.py``) and step MuJoCo environments with a kind through
     ``envs/mujoco_batch.py`` (both equal to gymnasium step by step) where available; ``threads``:
-    threads stepping MuJoCo environments (default one per core). Neither changes results.
+    threads stepping MuJoCo environments and running parts of the backward pass (default
+    one per core). Neither changes results.
     """
 
     sense = "max"
@@ -341,9 +345,12 @@ class GymOracle(Oracle):
         return merge_trajectories(parts, done, len(workers), rec)
 
     def _lockstep(self, points, workers, seeds, noise, rec, batch) -> Trajectories:
-        """The lockstep rollout of :meth:`_run` on environments ``batch``."""
+        """The lockstep rollout of :meth:`_run` on environments ``batch``: while every row
+        is live at one θ (the common case), each step works on whole arrays, the network
+        writing into the record in place; then, or with rows at several θ, each step works
+        on the live rows of each θ group."""
         k, horizon, flagged = len(workers), self.problem.horizon, self.problem.flagged
-        policy = self.policy
+        policy, step = self.policy, batch.step
         negate = self._negate[workers]
         as_seen = flagged or bool(negate.any())  # observations differ from the raw ones
         raw = batch.reset(seeds)
@@ -352,47 +359,42 @@ class GymOracle(Oracle):
         a_type = np.float64 if self._box else np.int64
         actions = np.zeros((k, horizon) + policy.action_shape, dtype=a_type)
         rewards = np.zeros((k, horizon))
-        steps = np.zeros(k, dtype=np.int64)
+        steps = np.full(k, horizon, dtype=np.int64)  # set when a row ends
         groups = group_rows(points)
         alive = np.ones(k, dtype=bool)
-        every = np.arange(k)
-        n_alive = k
-        for t in range(horizon):
-            if n_alive == 0:
-                break
-            if n_alive == k and len(groups) == 1:  # every row alive at one θ: whole arrays
-                live, theta = every, groups[0][0]
-                obs[:, t] = current
-                y, _ = policy.network(theta, current, rec.step(t) if rec else None)
-                actions[:, t] = policy.sample_output(theta, y, noise[:, t])
-                env_actions = self._env_actions(actions[:, t])
-            else:
-                live = np.flatnonzero(alive)
-                obs[live, t] = current[live]
-                for theta, rows in groups:
-                    sel = rows[alive[rows]]
-                    if sel.size:
-                        y, hs = policy.network(theta, current[sel])
-                        actions[sel, t] = policy.sample_output(theta, y, noise[sel, t])
-                        if rec:
-                            rec.write(sel, t, hs, y)
-                env_actions = self._env_actions(actions[live, t])
-            raw, r, terminated, truncated = batch.step(live, env_actions)
-            seen = worker_observations(raw, negate[live], flagged) if as_seen else raw
+        every, t, one_theta = np.arange(k), 0, len(groups) == 1
+        if one_theta:
+            theta = groups[0][0]
+            biases = policy.mlp.tiled_biases(theta, k) if rec else None
+        while one_theta and t < horizon:  # every row live at one θ: whole arrays
+            obs[:, t] = current
+            y, _ = policy.network(theta, current, rec.step(t) if rec else None, biases)
+            actions[:, t] = policy.sample_output(theta, y, noise[:, t])
+            raw, rewards[:, t], terminated, truncated = step(every, self._env_actions(actions[:, t]))
+            current = worker_observations(raw, negate, flagged) if as_seen else raw
+            t += 1
             done = terminated | truncated
-            if n_alive == k:
-                rewards[:, t] = r
-                steps += 1
-                current = seen
-            else:
-                rewards[live, t] = r
-                steps[live] += 1
-                current[live] = seen
             if np.count_nonzero(done):
-                if n_alive == k:
-                    current = current.copy()  # written row by row from now on
-                alive[live] = ~done
-                n_alive = int(np.count_nonzero(alive))
+                alive[done], steps[done] = False, t
+                break
+        current = current.copy()  # written row by row from now on
+        for t in range(t, horizon):
+            live = np.flatnonzero(alive)
+            if live.size == 0:
+                break
+            obs[live, t] = current[live]
+            for theta, rows in groups:
+                sel = rows[alive[rows]]
+                if sel.size:
+                    y, hs = policy.network(theta, current[sel])
+                    actions[sel, t] = policy.sample_output(theta, y, noise[sel, t])
+                    if rec:
+                        rec.write(sel, t, hs, y)
+            raw, rewards[live, t], terminated, truncated = step(
+                live, self._env_actions(actions[live, t]))
+            current[live] = worker_observations(raw, negate[live], flagged) if as_seen else raw
+            ended = live[terminated | truncated]
+            alive[ended], steps[ended] = False, t + 1
         n_t = int(steps.max()) if k else 0
         return Trajectories(obs[:, :n_t], actions[:, :n_t], rewards[:, :n_t], steps, rec)
 
@@ -427,21 +429,46 @@ class GymOracle(Oracle):
 
     def gradients(self, points: np.ndarray, workers: np.ndarray) -> GradientBatch:
         """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``); the
-        backward pass reuses the rollout's network values (``ForwardRecord``)."""
+        backward pass reuses the rollout's network values (``ForwardRecord``) and runs
+        as concurrent parts of the rows (:meth:`_parts`)."""
         points = np.asarray(points, dtype=np.float64)
         traj = self.rollouts(points, workers, record=self._record(len(points)))
+        parts = self._parts(traj.steps)
+        records = traj.record.split(parts)
+
+        def part(rows: slice, record: ForwardRecord) -> np.ndarray:
+            return self._gpomdp(points[rows], Trajectories(
+                traj.obs[rows], traj.actions[rows], traj.rewards[rows], traj.steps[rows], record))
+
+        futures = [self._pool().submit(part, *job) for job in zip(parts[1:], records[1:])]
+        grads = np.concatenate([part(parts[0], records[0])] + [f.result() for f in futures])
+        return GradientBatch(grads=grads, steps=traj.steps)
+
+    def _parts(self, steps: np.ndarray) -> list[slice]:
+        """Contiguous row ranges whose backward passes run concurrently, one per thread
+        (numpy's matrix products release the GIL): as many as threads when each would get
+        ``MIN_PART_STEPS`` environment steps or more, else one. Every row's arithmetic is
+        batch-invariant, so the split never changes results."""
+        k, threads = len(steps), self.problem.threads
+        n = threads if threads > 1 and steps.sum() >= threads * MIN_PART_STEPS else 1
+        n = min(n, k) or 1
+        bounds = [k * j // n for j in range(n + 1)]
+        return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def _gpomdp(self, points: np.ndarray, traj: Trajectories) -> np.ndarray:
+        """GPOMDP estimates (k, d) of the trajectories ``traj`` of rows at ``points``, one
+        backward pass per group of rows at one θ."""
         mask, gamma = traj.mask, self.problem.gamma
         groups = group_rows(points)
         if len(groups) == 1:  # the common case: no copies
-            grads = gpomdp_policy(self.policy, groups[0][0], traj.obs, traj.actions,
-                                  traj.rewards, mask, gamma, traj.record)
-            return GradientBatch(grads=grads, steps=traj.steps)
+            return gpomdp_policy(self.policy, groups[0][0], traj.obs, traj.actions,
+                                 traj.rewards, mask, gamma, traj.record)
         grads = np.zeros((len(traj.steps), self.dim))
         for theta, rows in groups:
             grads[rows] = gpomdp_policy(self.policy, theta, traj.obs[rows], traj.actions[rows],
                                         traj.rewards[rows], mask[rows], gamma,
                                         traj.record.rows(rows))
-        return GradientBatch(grads=grads, steps=traj.steps)
+        return grads
 
     def _record(self, k: int) -> ForwardRecord:
         """A ForwardRecord of k rows whose memory is reused across calls (fresh pages cost

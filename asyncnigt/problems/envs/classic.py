@@ -107,9 +107,11 @@ class VectorPendulum(_Classic):
                 self.gravity_factor[rows])
 
     def reset(self, seeds) -> np.ndarray:
-        high = np.array([np.pi, 1.0])
+        """gymnasium's θ, θ̇ = uniform(low=−high, high=high), high = (π, 1), drawn as two
+        scalar draws (the same two draws, low + (high − low) · u each, in order)."""
         for r, seed in enumerate(seeds):
-            self.state[:2, r] = _rng(seed).uniform(low=-high, high=high)
+            rng = _rng(seed)
+            self.state[:2, r] = rng.uniform(-np.pi, np.pi), rng.uniform(-1.0, 1.0)
         self.elapsed[:] = 0
         return self._obs(*self.state)
 

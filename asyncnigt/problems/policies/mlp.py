@@ -104,16 +104,25 @@ class TanhMLP:
         last = blocks[-1]
         return rowwise_matmul(hs[-1], last[:-1]) + last[-1], hs
 
-    def forward_into(self, theta: np.ndarray, x: np.ndarray, out: list[np.ndarray]
+    def forward_into(self, theta: np.ndarray, x: np.ndarray, out: list[np.ndarray],
+                     biases: list[np.ndarray] | None = None
                      ) -> tuple[np.ndarray, list[np.ndarray]]:
         """:meth:`forward` writing h_1, …, h_{L-1}, y into the arrays ``out`` (a
         ForwardRecord's step, :meth:`ForwardRecord.step`) instead of new ones: the same
-        operations, so the same bits. Returns (y, [h_0, …, h_{L-1}]) as forward does."""
+        operations, so the same bits. Returns (y, [h_0, …, h_{L-1}]) as forward does.
+        ``biases``: θ's b_1, …, b_L shaped as the outputs (:meth:`tiled_biases`: numpy
+        adds arrays of one shape faster than it broadcasts; the same sums)."""
+        blocks = self.unflatten(theta)
         hs = [x]
-        for block, dest in zip(self.unflatten(theta), out, strict=True):
-            z = np.add(rowwise_matmul(hs[-1], block[:-1], out=dest), block[-1], out=dest)
+        for block, b, dest in zip(blocks, biases or [block[-1] for block in blocks], out,
+                                  strict=True):
+            z = np.add(rowwise_matmul(hs[-1], block[:-1], out=dest), b, out=dest)
             hs.append(z if dest is out[-1] else np.tanh(z, out=z))
         return hs.pop(), hs
+
+    def tiled_biases(self, theta: np.ndarray, k: int) -> list[np.ndarray]:
+        """θ's biases b_1, …, b_L, each repeated for k rows (k, n_l) (copies)."""
+        return [np.tile(block[-1], (k, 1)) for block in self.unflatten(theta)]
 
     def backward(self, theta: np.ndarray, hs: list[np.ndarray], dy: np.ndarray,
                  out: np.ndarray) -> np.ndarray:
@@ -257,6 +266,14 @@ class ForwardRecord:
         sub.out, sub.scratch = self.out[:, index], self.scratch
         return sub
 
+    def split(self, parts: list[slice]) -> list[ForwardRecord]:
+        """The records of row ranges ``parts``, each with its own scratch (kept across calls
+        in this record's): backward passes running concurrently must not share one."""
+        subs = [self.rows(rows) for rows in parts]
+        for j, sub in enumerate(subs):
+            sub.scratch = self.scratch.setdefault(("part", j), {})
+        return subs
+
     def step(self, t: int) -> list[np.ndarray]:
         """Step t of every row, [h_1, …, h_{L-1}, y] (views): ``out`` of TanhMLP.forward."""
         return [h[t] for h in self.hidden] + [self.out[t]]
@@ -308,12 +325,14 @@ class MLPPolicy:
         grads[:, self.mlp.dim :] = extra
         return logp, grads
 
-    def network(self, theta: np.ndarray, obs: np.ndarray, out: list[np.ndarray] | None = None
-                ) -> tuple[np.ndarray, list[np.ndarray]]:
+    def network(self, theta: np.ndarray, obs: np.ndarray, out: list[np.ndarray] | None = None,
+                biases: list[np.ndarray] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """The network's output y and layer inputs for observations ``obs`` (TanhMLP.forward;
-        written into the arrays ``out`` if given: TanhMLP.forward_into)."""
+        written into the arrays ``out`` if given: TanhMLP.forward_into, with ``biases``)."""
         x = np.asarray(obs, dtype=np.float64)
-        return self.mlp.forward(theta, x) if out is None else self.mlp.forward_into(theta, x, out)
+        if out is None:
+            return self.mlp.forward(theta, x)
+        return self.mlp.forward_into(theta, x, out, biases)
 
     def sample(self, theta: np.ndarray, obs: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """Actions for observations ``obs`` and caller-supplied ``noise`` (see sample_output)."""
