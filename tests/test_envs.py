@@ -47,6 +47,8 @@ def random_actions(space, rng, k):
     ("MountainCarContinuous-v0", {"max_episode_steps": 120}),
 ])
 def test_vector_env_equals_gymnasium_step_by_step(env_id, kwargs):
+    """Observations, rewards (at the end for batches that defer them), terminations and
+    truncations equal gymnasium's, rows leaving at arbitrary steps."""
     k, rng = 24, np.random.default_rng(7)
     seeds = rng.integers(2**32, size=k).tolist()
     vec = vector_batch(env_id, [kwargs] * k)
@@ -57,6 +59,7 @@ def test_vector_env_equals_gymnasium_step_by_step(env_id, kwargs):
     np.testing.assert_array_equal(obs, ref)
     alive = np.ones(k, dtype=bool)
     steps = 0
+    stepped, expected = np.zeros((k, 600), dtype=bool), np.zeros((k, 600))  # rewards
     while alive.any() and steps < 600:
         live = np.flatnonzero(alive)
         if steps % 7 == 3 and live.size > 1:  # rows also leave at arbitrary times
@@ -73,12 +76,17 @@ def test_vector_env_equals_gymnasium_step_by_step(env_id, kwargs):
         out = [envs[j].step(x) for j, x in zip(live, env_a, strict=True)]
         ro, rr, rterm, rtrunc, _ = zip(*out, strict=True)
         np.testing.assert_array_equal(o, np.array(ro, dtype=np.float64).reshape(live.size, -1))
-        np.testing.assert_array_equal(r, np.array(rr, dtype=np.float64))
+        stepped[live, steps], expected[live, steps] = True, rr
+        if not getattr(vec, "defers_rewards", False):
+            np.testing.assert_array_equal(r, np.array(rr, dtype=np.float64))
         np.testing.assert_array_equal(term, np.array(rterm))
         np.testing.assert_array_equal(trunc, np.array(rtrunc))
         alive[live] = ~(term | trunc)
         steps += 1
     assert not alive.any() or steps == 600
+    if getattr(vec, "defers_rewards", False):
+        rewards = vec.rewards(steps)
+        np.testing.assert_array_equal(rewards[stepped[:, :steps]], expected[stepped])
 
 
 def test_vector_envs_only_for_supported_kwargs():
@@ -183,3 +191,22 @@ def test_mountain_car_energy_pumping_reaches_the_goal():
         seen["goal"] |= bool(term.any())
         alive[live] = ~(term | trunc)
     assert seen["goal"] and seen["wall"] and seen["clip"]
+
+
+def test_pendulum_rewards_past_the_time_limit():
+    """VectorPendulum's reward log grows past the time limit (a caller may keep stepping)."""
+    seeds, k = [3, 4], 2
+    vec = vector_batch("Pendulum-v1", [{"max_episode_steps": 3}] * k)
+    envs = [gym.make("Pendulum-v1", max_episode_steps=3) for _ in range(k)]
+    vec.reset(seeds)
+    for e, s in zip(envs, seeds, strict=True):
+        e.reset(seed=s)
+    expected = []
+    for _ in range(8):
+        action = np.array([[0.5], [-1.5]])
+        obs, _, _, trunc = vec.step(np.arange(k), action)
+        out = [e.unwrapped.step(a) for e, a in zip(envs, action, strict=True)]
+        np.testing.assert_array_equal(obs, np.array([o for o, *_ in out], dtype=np.float64))
+        expected.append([r for _, r, *_ in out])
+    np.testing.assert_array_equal(trunc, True)
+    np.testing.assert_array_equal(vec.rewards(8), np.array(expected).T)

@@ -370,7 +370,9 @@ class GymOracle(Oracle):
             obs[:, t] = current
             y, _ = policy.network(theta, current, rec.step(t) if rec else None, biases)
             actions[:, t] = policy.sample_output(theta, y, noise[:, t])
-            raw, rewards[:, t], terminated, truncated = step(every, self._env_actions(actions[:, t]))
+            raw, r, terminated, truncated = step(every, self._env_actions(actions[:, t]))
+            if r is not None:
+                rewards[:, t] = r
             current = worker_observations(raw, negate, flagged) if as_seen else raw
             t += 1
             done = terminated | truncated
@@ -390,12 +392,16 @@ class GymOracle(Oracle):
                     actions[sel, t] = policy.sample_output(theta, y, noise[sel, t])
                     if rec:
                         rec.write(sel, t, hs, y)
-            raw, rewards[live, t], terminated, truncated = step(
-                live, self._env_actions(actions[live, t]))
+            raw, r, terminated, truncated = step(live, self._env_actions(actions[live, t]))
+            if r is not None:
+                rewards[live, t] = r
             current[live] = worker_observations(raw, negate[live], flagged) if as_seen else raw
             ended = live[terminated | truncated]
             alive[ended], steps[ended] = False, t + 1
         n_t = int(steps.max()) if k else 0
+        if getattr(batch, "defers_rewards", False):
+            mask = np.arange(n_t) < steps[:, None]
+            rewards[:, :n_t] = np.where(mask, batch.rewards(n_t), 0.0)
         return Trajectories(obs[:, :n_t], actions[:, :n_t], rewards[:, :n_t], steps, rec)
 
     def rollouts(self, points: np.ndarray, workers: np.ndarray,

@@ -6,6 +6,10 @@ A *batch* steps k rows (trajectories) at once through two calls:
 * ``step(live, actions) -> (obs (m, o), rewards (m,), terminated (m,), truncated (m,))`` for
   the rows ``live`` (m indices into the k rows) and their environment actions.
 
+A batch whose ``defers_rewards`` is true (``VectorPendulum``) returns ``None`` as a step's
+rewards and gives them all at once: ``rewards(n) -> (k, n)``, the rewards of the first n
+steps since reset (a row's entries at steps where it was not live are unspecified).
+
 Two kinds:
 
 * :mod:`.classic`: numpy versions of gymnasium's classic-control environments

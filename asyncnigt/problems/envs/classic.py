@@ -5,6 +5,8 @@ Each class reproduces ``gymnasium.make(id, **kwargs)``: the environment's ``rese
 scalars; numpy's elementwise functions give every element the result they give a
 scalar) and the wrappers' ``TimeLimit`` truncation. ``reset`` seeds a fresh generator per
 row exactly as ``Env.reset(seed=…)`` does (``gymnasium.utils.seeding.np_random``).
+``VectorPendulum`` defers its rewards (``envs/__init__.py``): computed from a log of the
+steps, each with gymnasium's float operations.
 
 Supported keyword arguments (others make :func:`vector_batch` return ``None``, and the
 oracle then steps gymnasium's own environments): ``Pendulum-v1``: ``g``;
@@ -72,39 +74,39 @@ class VectorPendulum(_Classic):
     A step costs numpy's per-call overhead on k-element arrays, so it makes few calls and
     creates few views: the state (θ, θ̇, sin θ) is one array (3, k) updated in place (sin θ
     is computed for the observation and reused by the next step's gravity term), with
-    the views of a step of every row made once (:meth:`_arrays`); the three squares of
-    the cost are one ``float_power`` call and one product with the weights (−1, −0.1,
-    −0.001); the constants are 0-d float64 arrays (gymnasium's values; numpy applies
-    them faster than Python floats)."""
+    the views of a step of every row made once (:meth:`_arrays`), and the constants are
+    0-d float64 arrays (gymnasium's values; numpy applies them faster than Python
+    floats). The rewards are deferred (``defers_rewards``): a step logs (θ, θ̇, u) and
+    :meth:`rewards` computes the rewards of all the steps at once.
+    """
 
     env_id = "Pendulum-v1"
     kwargs_allowed = ("g",)
     max_speed, max_torque, dt, m, length = 8, 2.0, 0.05, 1.0, 1.0
+    defers_rewards = True
 
     def __init__(self, rows_kwargs: list[dict]):
         super().__init__(rows_kwargs)
         self.g = np.array([float(kw.get("g", 10.0)) for kw in rows_kwargs])
         self.state = np.zeros((3, self.k))  # θ, θ̇, sin θ
-        self.terms = np.zeros((3, self.k))  # angle(θ), θ̇, u of a step: the squared terms
-        self.cost_weights = np.repeat([[-1.0], [-0.1], [-0.001]], self.k, axis=1)
+        self.log = np.zeros((int(self.max_steps.max(initial=1)), 3, self.k))  # θ, θ̇, u
+        self.n_steps = 0  # steps since reset: the log's rows in use
         # step's constant factors, with gymnasium's operations: 3 g / (2 l) and 3 / (m l²)
         self.gravity_factor = 3 * self.g / (2 * self.length)
         self.c = SimpleNamespace(**{name: np.array(value, dtype=np.float64) for name, value in {
-            "pi": np.pi, "two_pi": 2 * np.pi, "two": 2.0, "dt": self.dt,
-            "torque_factor": 3.0 / (self.m * self.length**2), "max_torque": self.max_torque,
-            "max_speed": self.max_speed}.items()})
+            "dt": self.dt, "torque_factor": 3.0 / (self.m * self.length**2),
+            "max_torque": self.max_torque, "max_speed": self.max_speed}.items()})
         self.c.min_torque, self.c.min_speed = -self.c.max_torque, -self.c.max_speed
         self.every = self._arrays(slice(None))
+        self.never = np.zeros(self.k, dtype=bool)  # terminated: Pendulum never terminates
+        self.never.flags.writeable = False
 
     def _arrays(self, rows) -> tuple:
         """The arrays of a step of rows ``rows`` (a slice: every row, views of this batch's
         arrays; indices: a copy of their state, to be written back): state (3, n) and its
-        rows θ, θ̇, sin θ; the squared terms (3, n) and their rows angle, θ̇, u; the cost
-        weights; 3g/(2l)."""
-        n = self.k if isinstance(rows, slice) else len(rows)
-        state, terms = self.state[:, rows], self.terms[:, :n]
-        return (state, *state, terms, *terms, self.cost_weights[:, :n],
-                self.gravity_factor[rows])
+        rows θ, θ̇, sin θ; 3g/(2l)."""
+        state = self.state[:, rows]
+        return (state, *state, self.gravity_factor[rows])
 
     def reset(self, seeds) -> np.ndarray:
         """gymnasium's θ, θ̇ = uniform(low=−high, high=high), high = (π, 1), drawn as two
@@ -113,6 +115,7 @@ class VectorPendulum(_Classic):
             rng = _rng(seed)
             self.state[:2, r] = rng.uniform(-np.pi, np.pi), rng.uniform(-1.0, 1.0)
         self.elapsed[:] = 0
+        self.n_steps = 0
         return self._obs(*self.state)
 
     @staticmethod
@@ -124,32 +127,45 @@ class VectorPendulum(_Classic):
         obs[:, 0], obs[:, 1], obs[:, 2] = np.cos(theta), sin, thetadot
         return obs.astype(np.float64)
 
+    def _log_row(self) -> np.ndarray:
+        """The log's row (3, k) of the next step (the log grows when full)."""
+        if self.n_steps == len(self.log):
+            self.log = np.concatenate([self.log, np.zeros_like(self.log)])
+        self.n_steps += 1
+        return self.log[self.n_steps - 1]
+
     def step(self, live: np.ndarray, actions: np.ndarray):
-        """gymnasium's step for rows ``live``::
+        """gymnasium's step for rows ``live`` (rewards deferred: None, see :meth:`rewards`)::
 
-            u = clip(a, ±2),  cost = angle(θ)² + 0.1 θ̇² + 0.001 u²  (C pow),
-            θ̇' = clip(θ̇ + (3g/(2l) sin θ + 3/(m l²) u) dt, ±8),  θ' = θ + θ̇' dt,
+            u = clip(a, ±2),
+            θ̇' = clip(θ̇ + (3g/(2l) sin θ + 3/(m l²) u) dt, ±8),  θ' = θ + θ̇' dt.
 
-        angle(θ) = ((θ + π) mod 2π) − π; the reward −cost is computed as
-        (−angle² + (−0.1 θ̇²)) + (−0.001 u²), the same bits (round-to-nearest is symmetric
-        under negation). clip(x, lo, hi) is computed as min(max(x, lo), hi), equal for
-        non-zero bounds."""
+        clip(x, lo, hi) is computed as min(max(x, lo), hi), equal for non-zero bounds."""
         every, c = len(live) == self.k, self.c
         rows = slice(None) if every else live
-        state, th, thdot, sin_th, terms, angle, speed, u, weights, gravity_factor = (
-            self.every if every else self._arrays(rows))
-        np.minimum(np.maximum(actions[:, 0], c.min_torque, out=u), c.max_torque, out=u)
-        np.subtract(np.remainder(th + c.pi, c.two_pi), c.pi, out=angle)
-        np.copyto(speed, thdot)
-        squares = np.multiply(np.float_power(terms, c.two), weights)
-        reward = squares[0] + squares[1] + squares[2]
+        state, th, thdot, sin_th, gravity_factor = self.every if every else self._arrays(rows)
+        u = np.minimum(np.maximum(actions[:, 0], c.min_torque), c.max_torque)
+        log = self._log_row()
+        log[:2, rows], log[2, rows] = state[:2], u
         np.add(thdot, (gravity_factor * sin_th + c.torque_factor * u) * c.dt, out=thdot)
         np.minimum(np.maximum(thdot, c.min_speed, out=thdot), c.max_speed, out=thdot)
         np.add(th, thdot * c.dt, out=th)
         obs = self._obs(th, thdot, sin_th)
         if not every:
             self.state[:, rows] = state
-        return obs, reward, np.zeros(len(live), dtype=bool), self._tick(rows)
+        return obs, None, self.never[: len(live)], self._tick(rows)
+
+    def rewards(self, n_t: int) -> np.ndarray:
+        """The rewards (k, n_t) of the first n_t steps since reset (a row's entries at
+        steps where it was not live are unspecified), computed from the log as gymnasium
+        computes each::
+
+            −cost,  cost = angle(θ)² + 0.1 θ̇² + 0.001 u²  (C pow),
+            angle(θ) = ((θ + π) mod 2π) − π."""
+        theta, thetadot, u = np.moveaxis(self.log[:n_t], 1, 0)
+        angle = ((theta + np.pi) % (2 * np.pi)) - np.pi
+        costs = _pow2(angle) + 0.1 * _pow2(thetadot) + 0.001 * _pow2(u)
+        return -costs.T
 
 
 class VectorCartPole(_Classic):

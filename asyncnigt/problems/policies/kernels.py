@@ -33,6 +33,8 @@ axis are row-invariant by construction.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 TIME_CHUNK = 64  # steps per gemm in chunks: part of the reproducibility contract
@@ -51,7 +53,7 @@ def scratch_array(scratch: dict, key, shape: tuple[int, ...]) -> np.ndarray:
     """A float64 array of ``shape`` with undefined contents, carved from the buffer
     ``scratch[key]`` (replaced by a larger one when too small): reusing memory across
     calls avoids the page faults of fresh large arrays."""
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     buf = scratch.get(key)
     if buf is None or buf.size < size:
         buf = scratch[key] = np.empty(size)
