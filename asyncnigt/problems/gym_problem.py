@@ -347,8 +347,8 @@ class GymOracle(Oracle):
     def _lockstep(self, points, workers, seeds, noise, rec, batch) -> Trajectories:
         """The lockstep rollout of :meth:`_run` on environments ``batch``: while every row
         is live at one θ (the common case), each step works on whole arrays, the network
-        writing into the record in place; then, or with rows at several θ, each step works
-        on the live rows of each θ group."""
+        writing into the record in place (when its rows are contiguous); then, or with
+        rows at several θ, each step works on the live rows of each θ group."""
         k, horizon, flagged = len(workers), self.problem.horizon, self.problem.flagged
         policy, step = self.policy, batch.step
         negate = self._negate[workers]
@@ -363,12 +363,18 @@ class GymOracle(Oracle):
         groups = group_rows(points)
         alive = np.ones(k, dtype=bool)
         every, t, one_theta = np.arange(k), 0, len(groups) == 1
+        in_place = rec is not None and rec.contiguous  # else the forward's arrays are copied
         if one_theta:
             theta = groups[0][0]
-            biases = policy.mlp.tiled_biases(theta, k) if rec else None
+            biases = policy.mlp.tiled_biases(theta, k) if in_place else None
         while one_theta and t < horizon:  # every row live at one θ: whole arrays
             obs[:, t] = current
-            y, _ = policy.network(theta, current, rec.step(t) if rec else None, biases)
+            if in_place:
+                y, _ = policy.network(theta, current, rec.step(t), biases)
+            else:
+                y, hs = policy.network(theta, current)
+                if rec:
+                    rec.write(slice(None), t, hs, y)
             actions[:, t] = policy.sample_output(theta, y, noise[:, t])
             raw, r, terminated, truncated = step(every, self._env_actions(actions[:, t]))
             if r is not None:

@@ -254,6 +254,14 @@ class ForwardRecord:
     def n_rows(self) -> int:
         return self.out.shape[1]
 
+    @property
+    def contiguous(self) -> bool:
+        """Whether a step of its rows is contiguous memory (rows of :meth:`head`, not the
+        interleaved rows of MuJoCo's row groups): only then does the forward pass write
+        it in place (:meth:`step`) faster than it writes new arrays copied in (:meth:`write`)."""
+        return self.out[0].flags.c_contiguous and all(h[0].flags.c_contiguous
+                                                      for h in self.hidden)
+
     def head(self, k: int) -> ForwardRecord:
         """The first k rows (views: writing them writes this record)."""
         return self.rows(slice(k))
