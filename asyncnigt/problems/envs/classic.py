@@ -72,12 +72,12 @@ class VectorPendulum(_Classic):
     """``Pendulum-v1`` (gymnasium.envs.classic_control.pendulum).
 
     A step costs numpy's per-call overhead on k-element arrays, so it makes few calls and
-    creates few views: the state (θ, θ̇, sin θ) is one array (3, k) updated in place (sin θ
-    is computed for the observation and reused by the next step's gravity term), with
-    the views of a step of every row made once (:meth:`_arrays`), and the constants are
-    0-d float64 arrays (gymnasium's values; numpy applies them faster than Python
-    floats). The rewards are deferred (``defers_rewards``): a step logs (θ, θ̇, u) and
-    :meth:`rewards` computes the rewards of all the steps at once.
+    creates few views: the state is one array (4, k) of θ, θ̇, the last action u and
+    sin θ (computed for the observation, reused by the next step's gravity term),
+    updated in place, with the views of a step of every row made once (:meth:`_arrays`);
+    the constants are 0-d float64 arrays (gymnasium's values; numpy applies them faster
+    than Python floats). The rewards are deferred (``defers_rewards``): a step logs
+    (θ, θ̇, u) and :meth:`rewards` computes the rewards of all the steps at once.
     """
 
     env_id = "Pendulum-v1"
@@ -88,7 +88,7 @@ class VectorPendulum(_Classic):
     def __init__(self, rows_kwargs: list[dict]):
         super().__init__(rows_kwargs)
         self.g = np.array([float(kw.get("g", 10.0)) for kw in rows_kwargs])
-        self.state = np.zeros((3, self.k))  # θ, θ̇, sin θ
+        self.state = np.zeros((4, self.k))  # θ, θ̇, u, sin θ
         self.log = np.zeros((int(self.max_steps.max(initial=1)), 3, self.k))  # θ, θ̇, u
         self.n_steps = 0  # steps since reset: the log's rows in use
         # step's constant factors, with gymnasium's operations: 3 g / (2 l) and 3 / (m l²)
@@ -103,8 +103,8 @@ class VectorPendulum(_Classic):
 
     def _arrays(self, rows) -> tuple:
         """The arrays of a step of rows ``rows`` (a slice: every row, views of this batch's
-        arrays; indices: a copy of their state, to be written back): state (3, n) and its
-        rows θ, θ̇, sin θ; 3g/(2l)."""
+        arrays; indices: a copy of their state, to be written back): state (4, n) and its
+        rows θ, θ̇, u, sin θ; 3g/(2l)."""
         state = self.state[:, rows]
         return (state, *state, self.gravity_factor[rows])
 
@@ -116,7 +116,7 @@ class VectorPendulum(_Classic):
             self.state[:2, r] = rng.uniform(-np.pi, np.pi), rng.uniform(-1.0, 1.0)
         self.elapsed[:] = 0
         self.n_steps = 0
-        return self._obs(*self.state)
+        return self._obs(self.state[0], self.state[1], self.state[3])
 
     @staticmethod
     def _obs(theta, thetadot, sin) -> np.ndarray:
@@ -143,10 +143,10 @@ class VectorPendulum(_Classic):
         clip(x, lo, hi) is computed as min(max(x, lo), hi), equal for non-zero bounds."""
         every, c = len(live) == self.k, self.c
         rows = slice(None) if every else live
-        state, th, thdot, sin_th, gravity_factor = self.every if every else self._arrays(rows)
-        u = np.minimum(np.maximum(actions[:, 0], c.min_torque), c.max_torque)
-        log = self._log_row()
-        log[:2, rows], log[2, rows] = state[:2], u
+        state, th, thdot, u, sin_th, gravity_factor = (
+            self.every if every else self._arrays(rows))
+        np.minimum(np.maximum(actions[:, 0], c.min_torque), c.max_torque, out=u)
+        self._log_row()[:, rows] = state[:3]
         np.add(thdot, (gravity_factor * sin_th + c.torque_factor * u) * c.dt, out=thdot)
         np.minimum(np.maximum(thdot, c.min_speed, out=thdot), c.max_speed, out=thdot)
         np.add(th, thdot * c.dt, out=th)
