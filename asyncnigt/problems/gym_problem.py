@@ -104,6 +104,12 @@ class Trajectories:
         """(k, T) bool: 1 on steps actually taken."""
         return np.arange(self.rewards.shape[1]) < self.steps[:, None]
 
+    def rows(self, index) -> Trajectories:
+        """The trajectories ``index`` selects."""
+        record = None if self.record is None else self.record.rows(index)
+        return Trajectories(self.obs[index], self.actions[index], self.rewards[index],
+                            self.steps[index], record)
+
 
 def merge_trajectories(parts: list[slice], done: list[Trajectories], k: int,
                        rec: ForwardRecord | None) -> Trajectories:
@@ -340,9 +346,14 @@ class GymOracle(Oracle):
             return self._lockstep(points[rows], workers[rows], seeds[rows], noise[rows],
                                   rec.rows(rows) if rec else None, batch)
 
-        futures = [self._pool().submit(group, rows) for rows in parts[1:]]
-        done = [group(parts[0])] + [f.result() for f in futures]
+        done = self._concurrently(group, [(rows,) for rows in parts])
         return merge_trajectories(parts, done, len(workers), rec)
+
+    def _concurrently(self, fn, jobs: list[tuple]) -> list:
+        """[fn(*job) for job in jobs], the first job in the calling thread and the others
+        in the oracle's worker threads."""
+        futures = [self._pool().submit(fn, *job) for job in jobs[1:]]
+        return [fn(*jobs[0])] + [f.result() for f in futures]
 
     def _lockstep(self, points, workers, seeds, noise, rec, batch) -> Trajectories:
         """The lockstep rollout of :meth:`_run` on environments ``batch``: while every row
@@ -440,21 +451,25 @@ class GymOracle(Oracle):
             draw_trajectory_randomness(self._rngs[worker], self.policy, self.problem.horizon)
 
     def gradients(self, points: np.ndarray, workers: np.ndarray) -> GradientBatch:
-        """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``); the
-        backward pass reuses the rollout's network values (``ForwardRecord``) and runs
-        as concurrent parts of the rows (:meth:`_parts`)."""
+        """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``), one
+        backward pass per group of rows at one θ (:meth:`_gpomdp`)."""
         points = np.asarray(points, dtype=np.float64)
         traj = self.rollouts(points, workers, record=self._record(len(points)))
-        parts = self._parts(traj.steps)
-        records = traj.record.split(parts)
-
-        def part(rows: slice, record: ForwardRecord) -> np.ndarray:
-            return self._gpomdp(points[rows], Trajectories(
-                traj.obs[rows], traj.actions[rows], traj.rewards[rows], traj.steps[rows], record))
-
-        futures = [self._pool().submit(part, *job) for job in zip(parts[1:], records[1:])]
-        grads = np.concatenate([part(parts[0], records[0])] + [f.result() for f in futures])
+        groups = group_rows(points)
+        if len(groups) == 1:  # the common case: no copies
+            return GradientBatch(grads=self._gpomdp(groups[0][0], traj), steps=traj.steps)
+        grads = np.zeros((len(points), self.dim))
+        for theta, rows in groups:
+            grads[rows] = self._gpomdp(theta, traj.rows(rows))
         return GradientBatch(grads=grads, steps=traj.steps)
+
+    def _gpomdp(self, theta: np.ndarray, traj: Trajectories) -> np.ndarray:
+        """GPOMDP estimates (k, d) of trajectories ``traj`` sampled at θ; the backward pass
+        reuses the rollout's network values (``ForwardRecord``) and runs as concurrent
+        parts of the rows (:meth:`_parts`)."""
+        return gpomdp_policy(self.policy, theta, traj.obs, traj.actions, traj.rewards,
+                             traj.mask, self.problem.gamma, traj.record,
+                             parts=self._parts(traj.steps), run=self._concurrently)
 
     def _parts(self, steps: np.ndarray) -> list[slice]:
         """Contiguous row ranges whose backward passes run concurrently, one per thread
@@ -466,21 +481,6 @@ class GymOracle(Oracle):
         n = min(n, k) or 1
         bounds = [k * j // n for j in range(n + 1)]
         return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-    def _gpomdp(self, points: np.ndarray, traj: Trajectories) -> np.ndarray:
-        """GPOMDP estimates (k, d) of the trajectories ``traj`` of rows at ``points``, one
-        backward pass per group of rows at one θ."""
-        mask, gamma = traj.mask, self.problem.gamma
-        groups = group_rows(points)
-        if len(groups) == 1:  # the common case: no copies
-            return gpomdp_policy(self.policy, groups[0][0], traj.obs, traj.actions,
-                                 traj.rewards, mask, gamma, traj.record)
-        grads = np.zeros((len(traj.steps), self.dim))
-        for theta, rows in groups:
-            grads[rows] = gpomdp_policy(self.policy, theta, traj.obs[rows], traj.actions[rows],
-                                        traj.rewards[rows], mask[rows], gamma,
-                                        traj.record.rows(rows))
-        return grads
 
     def _record(self, k: int) -> ForwardRecord:
         """A ForwardRecord of k rows whose memory is reused across calls (fresh pages cost

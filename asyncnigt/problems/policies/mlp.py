@@ -248,7 +248,7 @@ class ForwardRecord:
         t_pad = padded_steps(horizon)
         self.hidden = [np.empty((t_pad, n_rows, n)) for n in mlp.sizes[1:-1]]
         self.out = np.empty((t_pad, n_rows, mlp.sizes[-1]))
-        self.scratch: dict = {}  # the backward pass's working arrays, reused
+        self.scratch: dict = {}  # the backward pass's working arrays, reused (part_scratch)
 
     @property
     def n_rows(self) -> int:
@@ -274,13 +274,10 @@ class ForwardRecord:
         sub.out, sub.scratch = self.out[:, index], self.scratch
         return sub
 
-    def split(self, parts: list[slice]) -> list[ForwardRecord]:
-        """The records of row ranges ``parts``, each with its own scratch (kept across calls
-        in this record's): backward passes running concurrently must not share one."""
-        subs = [self.rows(rows) for rows in parts]
-        for j, sub in enumerate(subs):
-            sub.scratch = self.scratch.setdefault(("part", j), {})
-        return subs
+    def part_scratch(self, j: int) -> dict:
+        """The working arrays of part j of the backward pass (kept across calls; parts that
+        run concurrently must not share them)."""
+        return self.scratch.setdefault(j, {})
 
     def step(self, t: int) -> list[np.ndarray]:
         """Step t of every row, [h_1, …, h_{L-1}, y] (views): ``out`` of TanhMLP.forward."""
@@ -300,6 +297,11 @@ class ForwardRecord:
     def outputs(self) -> np.ndarray:
         """y in the padded segment layout (S, T_pad, n_L) (a view)."""
         return self.out.swapaxes(0, 1)
+
+
+def in_order(fn, jobs: list[tuple]) -> list:
+    """[fn(*job) for job in jobs]: the default way to run a backward pass's parts."""
+    return [fn(*job) for job in jobs]
 
 
 class MLPPolicy:
@@ -356,6 +358,8 @@ class MLPPolicy:
         actions: np.ndarray,
         weights: np.ndarray,
         record: ForwardRecord | None = None,
+        parts: list[slice] | None = None,
+        run=None,
     ) -> np.ndarray:
         """Σ_t w_{b,t} ∇_θ log π_θ(a_{b,t} | s_{b,t}) per trajectory b: (B, d).
 
@@ -365,7 +369,11 @@ class MLPPolicy:
         (B, T, d) is never formed. Steps after a trajectory's last non-zero weight
         (padding) are skipped: they contribute exact zeros. Masked steps must hold finite
         values. ``record``: the rollout's network values of these steps, which saves the
-        forward pass; the result is the same bit for bit.
+        forward pass; the result is the same bit for bit. ``parts``: ranges of trajectories
+        whose ``segment_backward`` are separate tasks, ``run(fn, jobs)`` calling fn(*job)
+        for each (default: in order; e.g. concurrently, as numpy's products release the
+        GIL): every trajectory's arithmetic is batch-invariant, so parts never change the
+        result.
         """
         weights = np.asarray(weights, dtype=np.float64)
         obs = np.asarray(obs, dtype=np.float64)
@@ -381,10 +389,15 @@ class MLPPolicy:
         _, dy, extra = self._head(theta, y, steps.flat(np.asarray(actions)))
         w = steps.flat(weights)[:, None]
         grads = np.empty((len(weights), self.dim))
-        self.mlp.segment_backward(
-            theta, layers, steps.scatter(dy * w), lengths, grads[:, : self.mlp.dim],
-            None if record is None else record.scratch,
-        )
+        dy = steps.scatter(dy * w)
+
+        def backward(rows: slice, scratch: dict | None) -> None:
+            self.mlp.segment_backward(theta, [h[rows] for h in layers], dy[rows], lengths[rows],
+                                      grads[rows, : self.mlp.dim], scratch)
+
+        parts = parts or [slice(None)]
+        scratches = [None if record is None else record.part_scratch(j) for j in range(len(parts))]
+        (run or in_order)(backward, list(zip(parts, scratches, strict=True)))
         if self.dim > self.mlp.dim:
             grads[:, self.mlp.dim :] = padded_outer_sum(
                 steps.scatter(w), steps.scatter(extra), lengths
