@@ -4,8 +4,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from asyncnigt.problems.base import Evaluation
 from asyncnigt.problems import gym_problem
+from asyncnigt.problems.base import Evaluation
 from asyncnigt.problems.gpomdp import gpomdp, gpomdp_policy, reward_to_go_weights
 from asyncnigt.problems.gym_problem import (
     GymProblem,

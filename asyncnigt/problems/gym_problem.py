@@ -373,12 +373,12 @@ class GymOracle(Oracle):
         steps = np.full(k, horizon, dtype=np.int64)  # set when a row ends
         groups = group_rows(points)
         alive = np.ones(k, dtype=bool)
-        every, t, one_theta = np.arange(k), 0, len(groups) == 1
+        every, t_whole = np.arange(k), 0  # steps taken on whole arrays
         in_place = rec is not None and rec.contiguous  # else the forward's arrays are copied
-        if one_theta:
+        if len(groups) == 1:
             theta = groups[0][0]
             biases = policy.mlp.tiled_biases(theta, k) if in_place else None
-        while one_theta and t < horizon:  # every row live at one θ: whole arrays
+        for t in range(horizon if len(groups) == 1 else 0):  # every row live at one θ
             obs[:, t] = current
             if in_place:
                 y, _ = policy.network(theta, current, rec.step(t), biases)
@@ -391,13 +391,13 @@ class GymOracle(Oracle):
             if r is not None:
                 rewards[:, t] = r
             current = worker_observations(raw, negate, flagged) if as_seen else raw
-            t += 1
+            t_whole = t + 1
             done = terminated | truncated
             if np.count_nonzero(done):
-                alive[done], steps[done] = False, t
+                alive[done], steps[done] = False, t_whole
                 break
         current = current.copy()  # written row by row from now on
-        for t in range(t, horizon):
+        for t in range(t_whole, horizon):
             live = np.flatnonzero(alive)
             if live.size == 0:
                 break
