@@ -239,9 +239,9 @@ class ForwardRecord:
     (T_pad, S, n_L) the output y. :meth:`layers` and :meth:`outputs` view them in the
     padded segment layout (S, T_pad, ·) of :meth:`TanhMLP.segment_backward`. Written by
     :meth:`TanhMLP.forward_into` (or copied from :meth:`TanhMLP.forward`: :meth:`write`)
-    through the same batch-invariant kernels, the values equal a
-    recomputed forward pass bit for bit. Steps not written hold anything (the memory is
-    not initialised, so a record can be reused: :meth:`head`).
+    through the same batch-invariant kernels, the values equal a recomputed forward pass
+    bit for bit. Steps not written hold anything (the memory is not initialised, so a
+    record can be reused: :meth:`head`).
     """
 
     def __init__(self, mlp: TanhMLP, n_rows: int, horizon: int):
