@@ -18,8 +18,8 @@ from pathlib import Path
 import yaml
 
 from .errors import ScenarioError
-from .methods import METHODS
 from .method_params import METHOD_PARAMS
+from .methods import METHODS
 from .problems import PROBLEMS, check_env_id
 from .schema import Node, Param, check_value, join
 from .sim.engine import StopRule
@@ -209,7 +209,8 @@ def _parse(doc: dict) -> Scenario:
     root = Node(doc)
     name = root.take("name", Param("str", "scenario"))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise ScenarioError("name", f"must be a file-name-safe word (letters, digits, _ . -), got {name!r}")
+        raise ScenarioError("name", "must be a file-name-safe word (letters, digits, _ . -), "
+                                    f"got {name!r}")
     seed = root.take("seed", Param("int", 0, low=0))
 
     workers = root.child("workers")
@@ -229,8 +230,8 @@ def _parse(doc: dict) -> Scenario:
     upload = parse_link(comm.raw("upload", 0.0), n, "workers.comm.upload")
     download = parse_link(comm.raw("download", 0.0), n, "workers.comm.download")
     aggregate = parse_aggregate(comm.raw("aggregate", 0.0), "workers.comm.aggregate")
-    comm.resolved.update(upload=comm.data.get("upload", 0.0), download=comm.data.get("download", 0.0),
-                         aggregate=comm.data.get("aggregate", 0.0))
+    comm.resolved.update({key: comm.data.get(key, 0.0)
+                          for key in ("upload", "download", "aggregate")})
     comm.finish(("upload", "download", "aggregate"))
     workers.finish(("n", "compute", "comm"))
 
@@ -252,7 +253,8 @@ def _parse(doc: dict) -> Scenario:
     evaluation.finish()
     targets = _parse_targets(root.child("targets"))
     output = root.child("output")
-    events = output.take("events", Param("int", 0, "record worker events of the first N updates", low=0))
+    events = output.take("events", Param("int", 0, "record worker events of the first N updates",
+                                         low=0))
     output.finish()
     root.finish(TOP)
     return Scenario(
@@ -272,15 +274,18 @@ def _parse_methods(root: Node, n: int) -> tuple[MethodConfig, ...]:
         name = node.take("name", Param("str", choices=tuple(METHODS)))
         label = node.take("label", Param("str", name))
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", label):
-            raise ScenarioError(f"methods[{j}].label", f"must be a file-name-safe word, got {label!r}")
+            raise ScenarioError(f"methods[{j}].label",
+                                f"must be a file-name-safe word, got {label!r}")
         if label in labels:
-            raise ScenarioError(f"methods[{j}].label", f"duplicate label {label!r}; give each method a unique label")
+            raise ScenarioError(f"methods[{j}].label",
+                                f"duplicate label {label!r}; give each method a unique label")
         labels.add(label)
         spec = METHODS[name]
         params = {k: node.take(k, METHOD_PARAMS[k]) for k in spec.params}
         node.finish(("name", "label", *spec.params))
         if name == "ringmaster_asgd" and params["max_delay"] is None:
-            raise ScenarioError(f"methods[{j}].max_delay", "is required for ringmaster_asgd (R >= 1)")
+            raise ScenarioError(f"methods[{j}].max_delay",
+                                "is required for ringmaster_asgd (R >= 1)")
         if spec.aggregation == "malenia" and params["batch"] < 1:
             raise ScenarioError(f"methods[{j}].batch", "must be >= 1")
         out.append(MethodConfig(name, label, params))

@@ -36,7 +36,8 @@ def afedpg(step_size: float, momentum: float, momentum_schedule: str = "constant
     if not 0 < eta <= 1:
         raise ValueError(f"momentum: must be in (0, 1], got {eta!r}")
     if momentum_schedule not in SCHEDULES:
-        raise ValueError(f"momentum_schedule: expected one of {SCHEDULES}, got {momentum_schedule!r}")
+        raise ValueError(f"momentum_schedule: expected one of {SCHEDULES}, "
+                         f"got {momentum_schedule!r}")
     adaptive = momentum_schedule == "delay_adaptive"
 
     def init(theta0):

@@ -81,7 +81,8 @@ class StreamServer:
                 self.fifo.append((self.k, i, self.jobs[i]))
 
     def _evaluate(self, workers: list[int]) -> None:
-        workers = [w for w in dict.fromkeys(workers) if self.jobs[w].live and self.jobs[w].grad is None]
+        jobs = self.jobs
+        workers = [w for w in dict.fromkeys(workers) if jobs[w].live and jobs[w].grad is None]
         if not workers:
             return
         points = np.stack([self.jobs[w].point for w in workers])

@@ -19,8 +19,16 @@ import math
 
 import numpy as np
 import pytest
-from emulate import (doc, emulate, mc_malenia_rounds, mc_rennala_rounds,
-                     mc_synchronous_rounds, two_sided_p, welch_z, wilson_hilferty)
+from emulate import (
+    doc,
+    emulate,
+    mc_malenia_rounds,
+    mc_rennala_rounds,
+    mc_synchronous_rounds,
+    two_sided_p,
+    welch_z,
+    wilson_hilferty,
+)
 
 Z = 4.0
 P_ONE = two_sided_p(Z)  # ≈ 6.3e-5 per check
