@@ -52,17 +52,14 @@ def gpomdp_policy(
     rewards: np.ndarray,
     mask: np.ndarray,
     gamma: float,
-    record=None,
     **backward,
 ) -> np.ndarray:
     """g_H per trajectory (B, d) for trajectories (obs (B, H, o), actions (B, H, …)) all
     sampled at one θ, via one weighted backward pass (``policy.weighted_score_sum``);
-    ``record``: the rollout's network values (``policies/mlp.py`` ForwardRecord), which
-    spares the forward pass (same result bit for bit); ``backward``: how the MLP
-    policies' backward pass runs (``parts``, ``run``: ``MLPPolicy.weighted_score_sum``).
+    ``backward``: options of that pass, passed through (MLP policies: ``record``, the
+    rollout's network values, which spares the forward pass with the same result bit for
+    bit; ``parts`` and ``run``, how it is split: ``MLPPolicy.weighted_score_sum``).
 
     Masked steps must hold finite observations and actions (e.g. zeros)."""
     w = reward_to_go_weights(rewards, mask, gamma)
-    if record is None:
-        return policy.weighted_score_sum(theta, obs, actions, w, **backward)
-    return policy.weighted_score_sum(theta, obs, actions, w, record=record, **backward)
+    return policy.weighted_score_sum(theta, obs, actions, w, **backward)

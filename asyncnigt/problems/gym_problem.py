@@ -468,7 +468,7 @@ class GymOracle(Oracle):
         reuses the rollout's network values (``ForwardRecord``) and runs as concurrent
         parts of the rows (:meth:`_parts`)."""
         return gpomdp_policy(self.policy, theta, traj.obs, traj.actions, traj.rewards,
-                             traj.mask, self.problem.gamma, traj.record,
+                             traj.mask, self.problem.gamma, record=traj.record,
                              parts=self._parts(traj.steps), run=self._concurrently)
 
     def _parts(self, steps: np.ndarray) -> list[slice]:
