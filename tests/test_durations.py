@@ -105,7 +105,7 @@ def test_invalid_parameters_are_rejected(bad):
 
 @pytest.mark.parametrize("name,j,model", STOCHASTIC, ids=[f"{a}-{b}" for a, b, _ in STOCHASTIC])
 def test_stream_block_draws_equal_single_draws(name, j, model):
-    """Durations pre-drawn BLOCK at a time equal one-at-a-time draws from the same stream,
+    """Durations pre-drawn in blocks equal one-at-a-time draws from the same stream,
     across block boundaries and whatever the interleaving of workers."""
     count = 2 * BLOCK + 37
     stream = DurationStream([model, model, model], [gen(1), gen(2), gen(3)])
@@ -120,6 +120,17 @@ def test_stream_block_draws_equal_single_draws(name, j, model):
         assert taken[i][:count] == single
         block = np.asarray(model.sample(gen(i + 1), 0.0, count), dtype=float).tolist()
         assert taken[i][:count] == block
+
+
+@pytest.mark.parametrize("name,j,model", STOCHASTIC, ids=[f"{a}-{b}" for a, b, _ in STOCHASTIC])
+def test_draws_do_not_depend_on_how_they_are_split(name, j, model):
+    """Every model draws sequentially, so consecutive draws of any sizes equal one draw of
+    their total: block sizes (the stream's, the read-ahead's) are a speed choice only."""
+    sizes = [1, 15, 16, 3, 221, 300, 2]
+    r = gen(7)
+    split = np.concatenate([np.asarray(model.sample(r, 0.0, k), dtype=float) for k in sizes])
+    whole = np.asarray(model.sample(gen(7), 0.0, sum(sizes)), dtype=float)
+    assert split.tolist() == whole.tolist()
 
 
 def test_fixed_and_replay_never_touch_the_generator():
@@ -228,4 +239,5 @@ def test_untake_gives_the_last_duration_back():
     stream.untake(1)  # fixed durations: nothing to give back
     assert stream.take(1) == 2.0
     rest = [stream.take(0) for _ in range(5)]
-    assert first + [x] + rest == np.asarray(model.sample(gen(4), 0.0, BLOCK + 6)).tolist()
+    drawn = np.asarray(model.sample(gen(4), 0.0, BLOCK + 6)).tolist()
+    assert first + [x] + rest == drawn

@@ -1,10 +1,15 @@
 """Per-worker duration streams: pre-drawn in blocks, consumed one job at a time.
 
 ``DurationStream.take(i, now)`` returns the duration of worker i's next job. Durations of
-stationary models are drawn ``BLOCK`` at a time from worker i's own generator, so the
+stationary models are drawn a block at a time from worker i's own generator, so the
 j-th job of worker i lasts the same for every method of a scenario (common random
 numbers) and the per-job Python cost is a list index. Fixed durations never touch a
 generator. With ``per: step`` timing the caller multiplies by the trajectory's steps.
+
+Block sizes affect speed only: every model draws sequentially from its generator, so a
+block of k durations equals k single draws (tested for every model), and worker i's j-th
+duration is the same however its draws are split into blocks (the round fast path's
+read-ahead splits them differently).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 
 from .durations import Fixed, Trace
 
-BLOCK = 256  # fixed: part of the determinism contract (block draws equal single draws)
+BLOCK = 256  # durations per refill of a worker's stream (a speed choice, see above)
 
 
 class DurationStream:
@@ -88,28 +93,21 @@ class DurationStream:
         """The durations left in worker i's current block (its next takes, in order)."""
         return self._blocks[i][self._pos[i]:]
 
-    def draw_block(self, i: int, now: float = 0.0) -> np.ndarray:
-        """The block that follows worker i's current one, without consuming anything:
-        the caller becomes responsible for worker i's position (see :meth:`set_remaining`).
-        Only valid when :meth:`supports_blocks` is true."""
-        m = self.models[i]
-        if isinstance(m, Trace) and m.mode == "replay":
-            return np.asarray(m.samples, dtype=float)
-        return np.asarray(m.sample(self.rngs[i], now, BLOCK), dtype=float)
-
     def block_sampler(self, i: int):
-        """A callable without arguments returning the blocks :meth:`draw_block` ``(i)``
-        would return, one per call, bound once (for the read-ahead's refills)."""
+        """For the read-ahead of the round fast path: a callable ``draw(size)`` returning
+        worker i's next ``size`` durations from its generator (the caller becomes
+        responsible for worker i's position, see :meth:`set_remaining`); for a replayed
+        trace, ``draw()`` returns one cycle. Only valid when :meth:`supports_blocks`."""
         m = self.models[i]
         if isinstance(m, Trace) and m.mode == "replay":
             samples = np.asarray(m.samples, dtype=float)
-            return samples.copy
-        return partial(m.sample, self.rngs[i], 0.0, BLOCK)
+            return lambda: samples
+        return partial(m.sample, self.rngs[i], 0.0)
 
     def set_remaining(self, i: int, durations) -> None:
-        """Make ``durations`` worker i's next takes; after them the stream goes on with the
-        block that follows the last one returned by :meth:`draw_block` (for a replayed
-        trace: with the cycle, ``durations`` being a suffix of repeated cycles)."""
+        """Make ``durations`` worker i's next takes; after them the stream goes on drawing
+        from worker i's generator (for a replayed trace: with the cycle, ``durations``
+        being a suffix of repeated cycles)."""
         if self._const[i] is not None:
             return
         m = self.models[i]
