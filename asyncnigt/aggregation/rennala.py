@@ -18,8 +18,9 @@ def done(counts: np.ndarray, M: int) -> bool:
 
 
 def combine(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``)."""
-    return grads.sum(axis=0) / np.sum(counts)
+    """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``; there are
+    Σ_i M_i of them)."""
+    return grads.sum(axis=0) / len(grads)
 
 
 class Tracker:

@@ -72,7 +72,7 @@ TAIL_ROWS = 48  # workers below which long windows are summed as one rectangle
 ELEMENTS_PER_ADD = 100  # candidates that cost about as much as one numpy call
 RECHECK_EVERY = 16  # rounds between checks that kept window lengths are not too long
 SHRINK = 1.5  # kept lengths this many times the predicted ones are replaced by those
-ROOM = BLOCK  # read-ahead columns beyond one block (fewer make refills compact more often)
+ROOM = 64  # read-ahead columns beyond a refill (fewer make refills compact more often)
 _AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
@@ -84,8 +84,11 @@ def applicable(ctx, pool_speeds) -> bool:
 
 class DurationMatrix:
     """Read-ahead of a :class:`DurationStream`: row i holds worker i's next durations in
-    ``buf[i, pos[i]:end[i]]``, refilled block by block from the stream (same blocks, same
-    order). :meth:`hand_back` writes the unconsumed durations back into the stream."""
+    ``buf[i, pos[i]:end[i]]``, drawn from the worker's generator in order: a refill draws
+    what the row lacks, at least ``BLOCK``, in one call (draws are sequential, so the
+    values do not depend on how they are split: see :mod:`asyncnigt.timing.streams`); a
+    replayed trace's row is refilled by whole cycles. :meth:`hand_back` writes the
+    unconsumed durations back into the stream."""
 
     def __init__(self, stream):
         self.stream = stream
@@ -96,14 +99,13 @@ class DurationMatrix:
         self.const = np.array([0.0 if c is None else c for c in consts])
         rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
         longest = max((len(r) for r in rest), default=0)
-        replay = [getattr(m, "mode", None) == "replay" for m in stream.models]
-        self.block = np.array([len(m.samples) if r else BLOCK
-                               for m, r in zip(stream.models, replay, strict=True)])
-        self.block_sizes = self.block.tolist()
-        self.longest_block = int(self.block.max(initial=BLOCK))
+        # a replayed trace's cycle length, 0 for a row drawn from a generator
+        self.cycle = [len(m.samples) if getattr(m, "mode", None) == "replay" else 0
+                      for m in stream.models]
+        self.longest_block = max(BLOCK, *self.cycle)
         self.samplers = [None if c is not None else stream.block_sampler(i)
                          for i, c in enumerate(consts)]
-        # a block plus room for short windows; rows compact or the buffer grows as needed
+        # room for short windows; rows compact or the buffer grows as needed
         self.cap = max(self.longest_block + ROOM, 2 * longest)
         self.buf = np.empty((n, self.cap))
         self.pos = np.zeros(n, dtype=np.int64)
@@ -134,31 +136,36 @@ class DurationMatrix:
                 if short.size == 0:
                     return
         rows = short.tolist()
-        p, e, want, step = (pos[short].tolist(), end[short].tolist(), need[short].tolist(),
-                            self.block[short].tolist())
-        # blocks each short row lacks (>= 1)
-        blocks = [-((b - a - w) // s) for a, b, w, s in zip(p, e, want, step, strict=True)]
-        top = max(b - a + k * s for a, b, k, s in zip(p, e, blocks, step, strict=True))
+        p, e, want = pos[short].tolist(), end[short].tolist(), need[short].tolist()
+        cycle = self.cycle
+        draws = []  # durations to draw per short row: what it lacks, at least a block
+        for i, a, b, w in zip(rows, p, e, want, strict=True):
+            lack, c = a + w - b, cycle[i]
+            draws.append(-(-lack // c) * c if c else max(lack, BLOCK))
+        top = max(b - a + k for a, b, k in zip(p, e, draws, strict=True))
         if top > self.cap:
             self._grow(max(2 * self.cap, top + self.longest_block))
-        self._append(rows, p, e, blocks)
+        self._append(rows, p, e, draws)
 
-    def _append(self, rows: list, p: list, e: list, blocks: list) -> None:
-        """Append ``blocks[k]`` blocks to each row ``rows[k]`` (read from ``p[k]`` to
-        ``e[k]``), drawn in the row's order; a row without room at its end first moves its
+    def _append(self, rows: list, p: list, e: list, draws: list) -> None:
+        """Append ``draws[k]`` new durations to each row ``rows[k]`` (read from ``p[k]`` to
+        ``e[k]``), in the row's order; a row without room at its end first moves its
         unconsumed durations to the front. Plain Python per row: a round refills a few
         rows, for which numpy calls on index arrays would cost more than the draws."""
-        buf, cap, samplers, sizes = self.buf, self.cap, self.samplers, self.block_sizes
-        for r, (i, a, b, k) in enumerate(zip(rows, p, e, blocks, strict=True)):
-            size = sizes[i]
-            if b + k * size > cap:  # compact: the unconsumed durations to the front
+        buf, cap, samplers, cycle = self.buf, self.cap, self.samplers, self.cycle
+        for r, (i, a, b, k) in enumerate(zip(rows, p, e, draws, strict=True)):
+            if b + k > cap:  # compact: the unconsumed durations to the front
                 buf[i, : b - a] = buf[i, a:b]
                 b -= a
                 p[r] = 0
-            draw = samplers[i]
-            for _ in range(k):
-                buf[i, b: b + size] = draw()
-                b += size
+            draw, c = samplers[i], cycle[i]
+            if c:
+                for _ in range(k // c):
+                    buf[i, b: b + c] = draw()
+                    b += c
+            else:
+                buf[i, b: b + k] = draw(k)
+                b += k
             e[r] = b
         self.pos[rows] = p
         self.end[rows] = e
@@ -403,6 +410,7 @@ class FastRounds:
             positive = self.means > 0
             self.rates = np.where(positive, 1.0 / np.where(positive, self.means, 1.0), np.inf)
         self.previous = np.zeros(self.n)
+        self._same_start = np.empty(self.n)  # the starts of a round that all begin at t0
         self.handed_back = False
         self._available = (None, None)  # (list given by the last outcome, its array)
         self._lengths = (None, None)  # (M, window lengths that worked) when all start together
@@ -427,7 +435,8 @@ class FastRounds:
             self.matrix = DurationMatrix(self.matrix.stream)
             self.handed_back = False
         if available is None:
-            starts = np.full(self.n, t0)
+            starts = self._same_start
+            starts.fill(t0)
         else:
             given, array = self._available
             array = array if available is given else np.asarray(available, dtype=float)
@@ -479,11 +488,13 @@ class FastRounds:
         return lengths
 
     def _windows(self, starts, lengths, M) -> _Windows:
-        """The round's candidates for these window lengths; remembers the lengths, so that
-        the next round with the same M (and everyone starting together) reuses them and
-        their layout."""
+        """The round's candidates for these window lengths (None beyond ``MAX_WINDOW``);
+        remembers the lengths, so that the next round with the same M (and everyone
+        starting together) reuses them and their layout."""
         layout = self._layout
         if layout is None or layout.source is not lengths:
+            if int(lengths.sum()) > MAX_WINDOW:
+                return None
             layout = self._layout = _Layout(lengths)
         if self._common:
             self._lengths = (M, lengths)
@@ -492,9 +503,9 @@ class FastRounds:
     def _rennala(self, t0, starts, lengths, M, k, with_events):
         lean = not with_events and self.in_flight == "cancel"
         while True:
-            if int(lengths.sum()) > MAX_WINDOW:
-                return None
             win = self._windows(starts, lengths, M)
+            if win is None:
+                return None
             flat = win.flat
             if M > flat.size:
                 lengths = np.minimum(2 * win.lengths, M + 1)
@@ -533,9 +544,9 @@ class FastRounds:
         n = self.n
         threshold = (n * n / M) * (1 + 1e-9)  # the tracker's float test, verbatim
         while True:
-            if int(lengths.sum()) > MAX_WINDOW:
-                return None
             win = self._windows(starts, lengths, M)
+            if win is None:
+                return None
             last = win.flat[win.layout.last_idx]
             if not math.isfinite(last.max()):  # sums: then every candidate is finite
                 return None  # a non-finite duration ahead: the event path decides
@@ -724,9 +735,10 @@ class FastRounds:
         and every other worker's cancelled in-flight job consume their draws."""
         now = sterbenz_clock(t0, top, values)
         self.span = (self._M, now - t0)
-        used = counts + 1
-        used[last_worker] -= 1  # the worker that ended the round starts nothing
-        self.matrix.advance(used)
+        pos = self.matrix.pos  # draws used: counts_i + 1 (the cancelled job) per worker,
+        pos += counts
+        pos += 1
+        pos[last_worker] -= 1  # but the worker that ended the round starts nothing
         self.previous = counts
         return RoundOutcome(now, counts, processed, self.n - 1, None, None)
 
