@@ -278,7 +278,7 @@ def test_matrix_reads_like_take(model):
         step = rng.integers(0, 30, n)
         m.ensure(step + 5)
         for i in range(n):
-            got = m.buf[i, m.pos[i]: m.pos[i] + step[i] + 5].tolist()
+            got = m.next(i, step[i] + 5).tolist()
             assert got == ref_draws[i][1 + used[i]: 1 + used[i] + step[i] + 5]
         m.advance(step)
         used += step
@@ -288,8 +288,8 @@ def test_matrix_reads_like_take(model):
 
 
 def test_matrix_grows_for_long_windows():
-    """Windows longer than the read-ahead's row capacity, constant and random rows mixed:
-    the buffer grows and every row still reads like take()."""
+    """Windows longer than the read-ahead's regions, constant and random rows mixed: the
+    rows move to larger regions and every row still reads like take()."""
     models = [Fixed(0.5), LogNormal(0.0, 0.5), Fixed(2.0)]
     s = DurationStream(models, [np.random.default_rng(i) for i in range(3)])
     ref = DurationStream(models, [np.random.default_rng(i) for i in range(3)])
@@ -297,9 +297,42 @@ def test_matrix_grows_for_long_windows():
     need = np.array([3000, 1500, 5000])
     m.ensure(need)
     for i in range(3):
-        assert m.buf[i, m.pos[i]: m.pos[i] + need[i]].tolist() == \
-            [ref.take(i) for _ in range(need[i])]
+        assert m.next(i, need[i]).tolist() == [ref.take(i) for _ in range(need[i])]
 
+
+
+def test_matrix_regions_move_and_rebuild():
+    """Needs that jump by orders of magnitude move rows to larger regions and rebuild the
+    data array several times; every row reads like take() throughout, and after a hand
+    back the stream goes on where take() would be."""
+    models = [Fixed(0.5), LogNormal(0.0, 0.5), Trace((1.0, 2.0, 3.0), "replay"),
+              Exponential(2.0), LogNormal(1.0, 0.1)]
+    n = len(models)
+
+    def stream():
+        return DurationStream(models, [np.random.default_rng(10 + i) for i in range(n)])
+
+    ref = stream()
+    ref_draws = [[ref.take(i) for _ in range(30_000)] for i in range(n)]
+    s = stream()
+    m = fast_round.DurationMatrix(s)
+    used = np.zeros(n, dtype=np.int64)
+    rng = np.random.default_rng(3)
+    rebuilds = 0
+    for _ in range(60):
+        size = m.data.size
+        need = rng.integers(0, 3, n) * 10 ** rng.integers(0, 4, n)
+        m.ensure(need)
+        rebuilds += m.data.size != size
+        for i in range(n):
+            assert m.next(i, need[i]).tolist() == ref_draws[i][used[i]: used[i] + need[i]]
+        step = (need * rng.random(n)).astype(np.int64)
+        m.advance(step)
+        used += step
+    assert rebuilds >= 2
+    m.hand_back()
+    for i in range(n):
+        assert [s.take(i) for _ in range(300)] == ref_draws[i][used[i]: used[i] + 300]
 
 def test_malenia_exact_replay_fallback(monkeypatch):
     """When the quick Malenia stop cannot decide a float test it defers to the exact

@@ -83,12 +83,17 @@ def applicable(ctx, pool_speeds) -> bool:
 
 
 class DurationMatrix:
-    """Read-ahead of a :class:`DurationStream`: row i holds worker i's next durations in
-    ``buf[i, pos[i]:end[i]]``, drawn from the worker's generator in order: a refill draws
-    what the row lacks, at least ``BLOCK``, in one call (draws are sequential, so the
-    values do not depend on how they are split: see :mod:`asyncnigt.timing.streams`); a
-    replayed trace's row is refilled by whole cycles. :meth:`hand_back` writes the
-    unconsumed durations back into the stream."""
+    """Read-ahead of a :class:`DurationStream`, ragged: worker i's next durations are
+    ``data[pos[i]:end[i]]`` inside its own region ``data[base[i] : base[i] + room[i]]``
+    (``pos`` and ``end`` are absolute indices into ``data``), so a fast worker's long
+    windows do not widen every row. Durations are drawn from the worker's generator in
+    order: a refill draws what the row lacks, at least ``BLOCK``, in one call (draws are
+    sequential, so the values do not depend on how they are split: see
+    :mod:`asyncnigt.timing.streams`); a replayed trace's row is refilled by whole cycles;
+    a fixed duration's region simply holds the constant. A row without room at its end
+    moves its unconsumed durations to the front of its region, or to a region twice as
+    large at the end of ``data`` (which is rebuilt, compacted, when full).
+    :meth:`hand_back` writes the unconsumed durations back into the stream."""
 
     def __init__(self, stream):
         self.stream = stream
@@ -96,87 +101,96 @@ class DurationMatrix:
         consts = [stream.constant(i) for i in range(n)]
         self.const_rows = np.array([c is not None for c in consts])
         self.any_const = bool(self.const_rows.any())
-        self.const = np.array([0.0 if c is None else c for c in consts])
+        self.const = [c for c in consts]
         rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
-        longest = max((len(r) for r in rest), default=0)
         # a replayed trace's cycle length, 0 for a row drawn from a generator
         self.cycle = [len(m.samples) if getattr(m, "mode", None) == "replay" else 0
                       for m in stream.models]
-        self.longest_block = max(BLOCK, *self.cycle)
         self.samplers = [None if c is not None else stream.block_sampler(i)
                          for i, c in enumerate(consts)]
-        # room for short windows; rows compact or the buffer grows as needed
-        self.cap = max(self.longest_block + ROOM, 2 * longest)
-        self.buf = np.empty((n, self.cap))
-        self.pos = np.zeros(n, dtype=np.int64)
-        self.end = np.zeros(n, dtype=np.int64)
+        room = [max(BLOCK, c) + ROOM + 2 * len(r) for c, r in zip(self.cycle, rest, strict=True)]
+        self.room = np.array(room, dtype=np.int64)
+        self.base = np.zeros(n, dtype=np.int64)
+        np.cumsum(self.room[:-1], out=self.base[1:])
+        self.top = int(self.room.sum())  # data[top:] is free
+        self.data = np.empty(2 * self.top)
+        self.pos = self.base.copy()
+        self.end = self.base.copy()
         for i, r in enumerate(rest):
             if r:
-                self.buf[i, : len(r)] = r
-                self.end[i] = len(r)
-        if self.any_const:
-            self.buf[self.const_rows] = self.const[self.const_rows, None]
-            self.end[self.const_rows] = self.cap
+                b = int(self.base[i])
+                self.data[b: b + len(r)] = r
+                self.end[i] = b + len(r)
+        for i in np.flatnonzero(self.const_rows).tolist():
+            b, k = int(self.base[i]), int(self.room[i])
+            self.data[b: b + k] = self.const[i]
+            self.end[i] = b + k
+
+    def next(self, i: int, k: int) -> np.ndarray:
+        """Worker i's next ``k`` durations (they must be available: :meth:`ensure`)."""
+        return self.data[self.pos[i]: self.pos[i] + k]
 
     def ensure(self, need: np.ndarray) -> None:
         """Make at least ``need[i]`` durations of every worker i available."""
-        pos, end = self.pos, self.end
-        short = np.flatnonzero(end - pos < need)
+        short = np.flatnonzero(self.end - self.pos < need)
         if short.size == 0:
             return
-        if self.any_const:
-            const = self.const_rows[short]
-            if const.any():  # the whole row holds the constant
-                top = int(need[short[const]].max())
-                if top > self.cap:
-                    self._grow(max(2 * self.cap, top))
-                pos[short[const]] = 0
-                end[short[const]] = self.cap
-                short = short[~const]
-                if short.size == 0:
-                    return
         rows = short.tolist()
-        p, e, want = pos[short].tolist(), end[short].tolist(), need[short].tolist()
-        cycle = self.cycle
-        draws = []  # durations to draw per short row: what it lacks, at least a block
-        for i, a, b, w in zip(rows, p, e, want, strict=True):
+        p, e, want = self.pos[short].tolist(), self.end[short].tolist(), need[short].tolist()
+        base, room = self.base[short].tolist(), self.room[short].tolist()
+        cycle, const = self.cycle, self.const
+        draws, moves = [], 0  # durations to draw per row (what it lacks, at least a block)
+        for r, (i, a, b, w) in enumerate(zip(rows, p, e, want, strict=True)):
             lack, c = a + w - b, cycle[i]
-            draws.append(-(-lack // c) * c if c else max(lack, BLOCK))
-        top = max(b - a + k for a, b, k in zip(p, e, draws, strict=True))
-        if top > self.cap:
-            self._grow(max(2 * self.cap, top + self.longest_block))
-        self._append(rows, p, e, draws)
-
-    def _append(self, rows: list, p: list, e: list, draws: list) -> None:
-        """Append ``draws[k]`` new durations to each row ``rows[k]`` (read from ``p[k]`` to
-        ``e[k]``), in the row's order; a row without room at its end first moves its
-        unconsumed durations to the front. Plain Python per row: a round refills a few
-        rows, for which numpy calls on index arrays would cost more than the draws."""
-        buf, cap, samplers, cycle = self.buf, self.cap, self.samplers, self.cycle
+            k = (0 if const[i] is not None else -(-lack // c) * c if c else max(lack, BLOCK))
+            draws.append(k)
+            if (const[i] is not None and w > room[r]) or b - a + k > room[r]:
+                room[r] = max(2 * room[r], b - a + k + ROOM, w)
+                moves += room[r]
+        if self.top + moves > self.data.size:
+            self._rebuild(self.top + moves)
+            p, e, base = (self.pos[short].tolist(), self.end[short].tolist(),
+                          self.base[short].tolist())
+        data, samplers = self.data, self.samplers
         for r, (i, a, b, k) in enumerate(zip(rows, p, e, draws, strict=True)):
-            if b + k > cap:  # compact: the unconsumed durations to the front
-                buf[i, : b - a] = buf[i, a:b]
-                b -= a
-                p[r] = 0
+            lo, size = base[r], room[r]
+            if size != self.room[i]:  # a larger region at the top of data
+                lo = base[r] = self.top
+                self.top += size
+            if const[i] is not None:  # the region holds the constant
+                data[lo: lo + size] = const[i]
+                p[r], e[r] = lo, lo + size
+                continue
+            if b + k > lo + size or lo != self.base[i]:  # to the front of the region
+                data[lo: lo + b - a] = data[a:b]
+                b, p[r] = lo + b - a, lo
             draw, c = samplers[i], cycle[i]
             if c:
                 for _ in range(k // c):
-                    buf[i, b: b + c] = draw()
+                    data[b: b + c] = draw()
                     b += c
             else:
-                buf[i, b: b + k] = draw(k)
+                data[b: b + k] = draw(k)
                 b += k
             e[r] = b
-        self.pos[rows] = p
-        self.end[rows] = e
+        self.pos[rows], self.end[rows] = p, e
+        self.base[rows], self.room[rows] = base, room
 
-    def _grow(self, cap: int) -> None:
-        new = np.empty((self.n, cap))
-        new[:, : self.cap] = self.buf
-        if self.const_rows.any():
-            new[self.const_rows, self.cap:] = self.const[self.const_rows, None]
-            self.end[self.const_rows] = cap
-        self.buf, self.cap = new, cap
+    def _rebuild(self, used: int) -> None:
+        """A new ``data`` of twice ``used`` values (at least) with the rows' regions packed
+        in worker order (live durations copied, free space dropped)."""
+        live = self.end - self.pos
+        base = np.zeros(self.n, dtype=np.int64)
+        np.cumsum(self.room[:-1], out=base[1:])
+        top = int(self.room.sum())
+        data = np.empty(2 * max(used, top))
+        total = int(live.sum())
+        if total:
+            first = np.repeat(np.cumsum(live) - live, live)
+            k = np.arange(total) - first  # rank of each live duration in its row
+            data[np.repeat(base, live) + k] = self.data[np.repeat(self.pos, live) + k]
+        self.data, self.base, self.top = data, base, top
+        self.pos, self.end = base.copy(), base + live
 
     def advance(self, used: np.ndarray) -> None:
         """Worker i has consumed ``used[i]`` more durations."""
@@ -185,7 +199,7 @@ class DurationMatrix:
     def hand_back(self) -> None:
         """Write the unconsumed read-ahead back into the stream (for event-level rounds)."""
         for i in np.flatnonzero(~self.const_rows).tolist():
-            self.stream.set_remaining(i, self.buf[i, self.pos[i]: self.end[i]].tolist())
+            self.stream.set_remaining(i, self.data[self.pos[i]: self.end[i]].tolist())
 
 
 def clock_chain(t0: float, ends: np.ndarray) -> float:
@@ -293,7 +307,6 @@ class _Layout:
         self.worker = rank[pos]
         self.last_idx = offs[lengths - 1] + self.place  # each worker's last candidate
         self.o, self.a_list = offs.tolist(), a.tolist()
-        self._static = (None, None)
         self.flat = np.empty(total)  # the candidates of the round being computed
         self.idx = np.empty(total, dtype=np.int64)
         o, f = self.o, self.flat
@@ -305,13 +318,6 @@ class _Layout:
             block = self.flat[self.o[tail]:].reshape(top - tail, r)
             prev = self.flat[self.o[tail - 1]: self.o[tail - 1] + r] if tail else None
             self.rectangle = (block, prev)
-
-    def static(self, cap: int) -> np.ndarray:
-        """worker·cap + job of each candidate: plus the worker's read position, its index
-        in the read-ahead buffer of row capacity ``cap``."""
-        if self._static[0] != cap:
-            self._static = (cap, self.worker * cap + self.job0)
-        return self._static[1]
 
 
 def _tail(a: np.ndarray) -> int:
@@ -349,8 +355,8 @@ class _Windows:
         matrix.ensure(layout.lengths)
         idx = layout.idx
         np.take(matrix.pos, layout.worker, out=idx)
-        idx += layout.static(matrix.cap)
-        self.flat = flat = np.take(matrix.buf.reshape(-1), idx, out=layout.flat, mode="clip")
+        idx += layout.job0
+        self.flat = flat = np.take(matrix.data, idx, out=layout.flat, mode="clip")
         a0 = layout.a_list[0]
         if common_start:  # every worker starts at the same instant
             flat[:a0] += starts[0]
