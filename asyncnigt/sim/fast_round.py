@@ -28,8 +28,8 @@ duration means and the last round, then kept from round to round while every wor
 starts with the round, and re-checked every ``RECHECK_EVERY`` rounds);
 a worker whose window might hide a selected completion gets a longer window and the
 selection is redone, so predictions only affect speed. Windows are gathered from
-:class:`DurationMatrix`, a 2-D read-ahead of the method's
-:class:`~asyncnigt.timing.streams.DurationStream` that consumes each worker's blocks
+:class:`DurationMatrix`, a ragged read-ahead (one region per worker) of the method's
+:class:`~asyncnigt.timing.streams.DurationStream` that consumes each worker's durations
 exactly as ``take`` would: after a round a worker has used one draw per started job
 (the processed ones and, except for the worker that ended the round and idle workers, the
 in-flight one; under ``ignore`` a job that had not started at the round's end gives its
@@ -72,7 +72,7 @@ TAIL_ROWS = 48  # workers below which long windows are summed as one rectangle
 ELEMENTS_PER_ADD = 100  # candidates that cost about as much as one numpy call
 RECHECK_EVERY = 16  # rounds between checks that kept window lengths are not too long
 SHRINK = 1.5  # kept lengths this many times the predicted ones are replaced by those
-ROOM = 64  # read-ahead columns beyond a refill (fewer make refills compact more often)
+ROOM = 64  # a read-ahead region's room beyond a refill (less makes rows compact more often)
 _AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
@@ -281,8 +281,7 @@ class RoundOutcome:
 
 class _Layout:
     """The staircase shape of a set of window lengths (see :class:`_Windows`); it depends
-    on the lengths and the read-ahead's row capacity only, so rounds with the same window
-    lengths reuse it, with its candidate buffer ``flat`` and the views of its blocks."""
+    on the lengths only, so rounds with the same window lengths reuse it, with its candidate buffer ``flat`` and the views of its blocks."""
 
     def __init__(self, lengths: np.ndarray):
         n = lengths.size
