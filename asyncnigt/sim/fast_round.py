@@ -121,6 +121,12 @@ class DurationMatrix:
                 b = int(self.base[i])
                 self.data[b: b + len(r)] = r
                 self.end[i] = b + len(r)
+        if not any(rest) and not any(self.cycle) and not self.any_const:
+            # a run's start, all rows drawn from generators: every round starts a job on
+            # every worker, so each row draws its first block now, in one assignment
+            regions = self.data[: self.top].reshape(n, -1)
+            regions[:, :BLOCK] = [draw(BLOCK) for draw in self.samplers]
+            self.end += BLOCK
         for i in np.flatnonzero(self.const_rows).tolist():
             b, k = int(self.base[i]), int(self.room[i])
             self.data[b: b + k] = self.const[i]
