@@ -17,17 +17,18 @@ from __future__ import annotations
 import heapq
 import math
 
-from simpy.events import Timeout
+from simpy.events import NORMAL, Event
 
 from .recorder import NumericalError
 
 _push, _pop = heapq.heappush, heapq.heappop
+_isfinite = math.isfinite
 
 
 class ComputePool:
     __slots__ = (
         "env", "duration", "speeds", "heap", "job", "start_time", "end_time",
-        "on_finish", "on_cancel", "_next_id", "_armed_at", "_token", "_firing",
+        "on_finish", "on_cancel", "_next_id", "_armed_at", "_token", "_firing", "_fire_cb",
     )
 
     def __init__(self, env, n: int, duration, speeds=None):
@@ -44,13 +45,14 @@ class ComputePool:
         self._armed_at = math.inf
         self._token = 0
         self._firing = False
+        self._fire_cb = self._fire
 
     def start(self, i: int, at: float) -> float:
         """Start worker i's next job at virtual time ``at`` (>= now); returns its end."""
         d = self.duration(i, at)
         speeds = self.speeds
         end = at + d if speeds is None or speeds[i] is None else speeds[i].finish(at, d)
-        if not math.isfinite(end):
+        if not _isfinite(end):
             raise NumericalError("duration")
         jid = self._next_id
         self._next_id = jid + 1
@@ -108,13 +110,21 @@ class ComputePool:
         self._token += 1  # the armed event, if any, becomes stale
 
     def _arm(self, t: float) -> None:
-        self._token += 1
+        """Schedule the pool's event at ``now + max(t − now, 0)``: what
+        ``Timeout(env, max(t − now, 0), token)`` does, built directly (one per completion,
+        so its cost counts). env.now = previous now + delay can exceed the exact end t of
+        the previous job by an ulp, so a job ending at (or within an ulp after) that end
+        would get a negative delay; it fires now instead (the job's own end time t is
+        what callbacks see)."""
+        env = self.env
+        self._token = token = self._token + 1
         self._armed_at = t
-        # env.now = previous now + delay can exceed the exact end t of the previous job by
-        # an ulp, so a job ending at (or within an ulp after) that end would get a negative
-        # delay; it fires now instead (the job's own end time t is what callbacks see)
-        ev = Timeout(self.env, max(t - self.env.now, 0.0), self._token)
-        ev.callbacks.append(self._fire)
+        now = env._now
+        delay = t - now
+        ev = Event(env)
+        ev._ok, ev._value = True, token
+        ev.callbacks.append(self._fire_cb)
+        _push(env._queue, (now + delay if delay > 0 else now + 0.0, NORMAL, next(env._eid), ev))
 
     def _fire(self, ev) -> None:
         if ev._value != self._token:
