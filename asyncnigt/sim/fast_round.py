@@ -145,29 +145,34 @@ class DurationMatrix:
         p, e, want = self.pos[short].tolist(), self.end[short].tolist(), need[short].tolist()
         base, room = self.base[short].tolist(), self.room[short].tolist()
         cycle, const = self.cycle, self.const
-        draws, moves = [], 0  # durations to draw per row (what it lacks, at least a block)
+        draws, moved, extra = [], [], 0
         for r, (i, a, b, w) in enumerate(zip(rows, p, e, want, strict=True)):
-            lack, c = a + w - b, cycle[i]
-            k = (0 if const[i] is not None else -(-lack // c) * c if c else max(lack, BLOCK))
+            if const[i] is not None:
+                k, over = 0, w > room[r]
+            else:  # draw what the row lacks, at least a block (whole cycles for a replay)
+                lack, c = a + w - b, cycle[i]
+                k = -(-lack // c) * c if c else (lack if lack > BLOCK else BLOCK)
+                over = b - a + k > room[r]
             draws.append(k)
-            if (const[i] is not None and w > room[r]) or b - a + k > room[r]:
+            if over:  # the row needs a larger region
                 room[r] = max(2 * room[r], b - a + k + ROOM, w)
-                moves += room[r]
-        if self.top + moves > self.data.size:
-            self._rebuild(self.top + moves)
-            p, e, base = (self.pos[short].tolist(), self.end[short].tolist(),
-                          self.base[short].tolist())
+                moved.append(r)
+                extra += room[r]
+        if moved:
+            if self.top + extra > self.data.size:
+                self._rebuild(self.top + extra)
+                p, e = self.pos[short].tolist(), self.end[short].tolist()
+                base = self.base[short].tolist()
+            for r in moved:  # new regions at the top of data
+                base[r], self.top = self.top, self.top + room[r]
         data, samplers = self.data, self.samplers
         for r, (i, a, b, k) in enumerate(zip(rows, p, e, draws, strict=True)):
-            lo, size = base[r], room[r]
-            if size != self.room[i]:  # a larger region at the top of data
-                lo = base[r] = self.top
-                self.top += size
+            lo = base[r]
             if const[i] is not None:  # the region holds the constant
-                data[lo: lo + size] = const[i]
-                p[r], e[r] = lo, lo + size
+                data[lo: lo + room[r]] = const[i]
+                p[r], e[r] = lo, lo + room[r]
                 continue
-            if b + k > lo + size or lo != self.base[i]:  # to the front of the region
+            if a < lo or b + k > lo + room[r]:  # moved, or no room at the end: to the front
                 data[lo: lo + b - a] = data[a:b]
                 b, p[r] = lo + b - a, lo
             draw, c = samplers[i], cycle[i]
@@ -180,7 +185,8 @@ class DurationMatrix:
                 b += k
             e[r] = b
         self.pos[rows], self.end[rows] = p, e
-        self.base[rows], self.room[rows] = base, room
+        if moved:
+            self.base[rows], self.room[rows] = base, room
 
     def _rebuild(self, used: int) -> None:
         """A new ``data`` of twice ``used`` values (at least) with the rows' regions packed
