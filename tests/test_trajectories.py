@@ -28,7 +28,7 @@ class OriginalBuffer:
     def __init__(self, oracle, n: int):
         self.oracle, self.n = oracle, n
 
-    def begin(self, x, M):
+    def begin(self, x, M, handed=None):  # handed: a hint the original did not take
         self.x = x
         self.grads, self.steps = [[] for _ in range(self.n)], [[] for _ in range(self.n)]
         self.issued = [0] * self.n
@@ -103,6 +103,33 @@ def drive(buffer, seed: int, n: int, rounds: int = 12):
     buffer.begin(np.zeros(buffer.oracle.dim), 1)  # settles the last round's streams
     seen.append([rng_.bit_generator.state["state"]["state"] for rng_ in buffer.oracle.rngs])
     return seen
+
+
+def drive_synchronous(buffer, seed: int, n: int, rounds: int = 8):
+    """Synchronous rounds: every worker is handed exactly b trajectories (b random per
+    round, passed to ``begin`` as ``handed``) and contributes all of them."""
+    rng = np.random.default_rng(seed)
+    seen = []
+    for k in range(rounds):
+        b = int(rng.integers(1, 6))
+        buffer.begin(np.full(buffer.oracle.dim, 0.1 * k), b, b)
+        for i in rng.permutation(np.repeat(np.arange(n), b)).tolist():
+            seen.append((k, i, buffer.next_steps(i)))
+        seen.append(buffer.gradient_rows(np.full(n, b)).tobytes())
+    buffer.begin(np.zeros(buffer.oracle.dim), 1)
+    seen.append([rng_.bit_generator.state["state"]["state"] for rng_ in buffer.oracle.rngs])
+    return seen
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_synchronous_hint_rolls_out_once_per_round(seed):
+    """With the number handed known in advance, a round is one oracle call, and the
+    trajectories, rows and streams are those of the original buffer."""
+    n = 4
+    ref, new = CountingOracle(n), CountingOracle(n, draw_only=True)
+    assert drive_synchronous(TrajectoryBuffer(new, n), seed, n) == \
+        drive_synchronous(OriginalBuffer(ref, n), seed, n)
+    assert new.calls == 8 + 1 and new.rows <= ref.rows
 
 
 @pytest.mark.parametrize("draw_only", [False, True])

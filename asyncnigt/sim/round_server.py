@@ -119,8 +119,8 @@ class RoundServer:
         """One round on the event-level path; returns the per-worker counts."""
         env, pool = self.env, self.pool
         self.tracker = self.agg.tracker(self.ctx.n, M)
-        if self.buffer is not None:
-            self.buffer.begin(x, M)
+        if self.buffer is not None:  # a synchronous round hands every worker M (its b)
+            self.buffer.begin(x, M, M if self.agg.name == "synchronous" else None)
         self.done = env.event()
         now, available = env.now, self.available
         pool.start_all([now] * self.ctx.n if available is None

@@ -48,17 +48,24 @@ class TrajectoryBuffer:
         self.previous = None  # trajectories handed to each worker in the previous round
         self.calls = self.rows = 0
 
-    def begin(self, x: np.ndarray, M: int) -> None:
+    def begin(self, x: np.ndarray, M: int, handed: int | None = None) -> None:
         """Start a round at x: settle the previous round's streams, then roll out the
         trajectories each worker is expected to use (at least one: every worker starts
-        a job)."""
+        a job). ``handed``: the number every worker will be handed when it is known in
+        advance (synchronous rounds: b each); the committed counts then start at the
+        value the doublings would reach, c·2^m ≥ ``handed``, and all ``handed`` are
+        rolled out in this first call (the same rows and stream advance as without it)."""
         self._settle()
         self.x = x
         self.chunk = max(1, math.ceil(M / self.n))
+        self.handed = handed
         self.grads: list[list[np.ndarray]] = [[] for _ in range(self.n)]
         self.steps: list[list[int]] = [[] for _ in range(self.n)]
         self.issued = [0] * self.n
-        self.committed = [self.chunk] * self.n
+        committed = self.chunk
+        while handed is not None and committed < handed:
+            committed *= 2
+        self.committed = [committed] * self.n
         self._roll([self._wanted(i) for i in range(self.n)])
 
     def _wanted(self, i: int) -> int:
@@ -67,7 +74,10 @@ class TrajectoryBuffer:
         never beyond the committed count (beyond it the stream would advance further
         than the contract says)."""
         have = len(self.steps[i])
-        expected = self.committed[i] if self.previous is None else self.previous[i]
+        if self.handed is not None:
+            expected = self.handed
+        else:
+            expected = self.committed[i] if self.previous is None else self.previous[i]
         return min(self.committed[i], max(have + 1, expected)) - have
 
     def _roll(self, counts: list[int]) -> None:
