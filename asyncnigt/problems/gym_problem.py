@@ -46,8 +46,9 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from ..threads import default_threads
 from .base import Evaluation, GradientBatch, Oracle, Problem
-from .envs import GymBatch, default_threads, vector_batch
+from .envs import GymBatch, vector_batch
 from .envs.gym_batch import is_mujoco
 from .envs.mujoco_batch import MujocoBatch
 from .envs.mujoco_kinds import kind_of

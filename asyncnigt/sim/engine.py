@@ -8,6 +8,7 @@ import numpy as np
 import simpy
 
 from ..aggregation import AGGREGATIONS
+from ..threads import single_threaded_blas
 from .recorder import NumericalError, Recorder
 from .round_server import RoundServer
 from .stream_server import StreamServer
@@ -73,8 +74,10 @@ def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
     theta = None
     try:
         # overflow and NaN are reported by the recorder's and the servers' checks as one
-        # NumericalError naming update and time, not as numpy warnings along the way
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # NumericalError naming update and time, not as numpy warnings along the way; BLAS
+        # runs single-threaded (asyncnigt.threads)
+        with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore",
+                                                 divide="ignore"):
             env.run(until=env.process(server.process()))
             theta = rule.params(server.state)
             rec.finish(theta)

@@ -293,7 +293,8 @@ class RoundOutcome:
 
 class _Layout:
     """The staircase shape of a set of window lengths (see :class:`_Windows`); it depends
-    on the lengths only, so rounds with the same window lengths reuse it, with its candidate buffer ``flat`` and the views of its blocks."""
+    on the lengths only, so rounds with the same window lengths reuse it, with its
+    candidate buffer ``flat`` and the views of its blocks."""
 
     def __init__(self, lengths: np.ndarray):
         n = lengths.size

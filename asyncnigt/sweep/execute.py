@@ -5,7 +5,10 @@ directory under a temporary name and renames it into place: a run directory is c
 or absent. Runs are independent and seeded by their own seed, so which process runs
 them, and in which order, changes nothing in their files.
 
-Worker processes are started with ``spawn`` (no state inherited from the parent). They
+Worker processes are started with ``spawn`` (no state inherited from the parent), each
+with a share of the cores: ``ASYNCNIGT_THREADS`` (the gym oracle's default ``threads``,
+see :mod:`asyncnigt.threads`) is set to the cores divided by the processes unless the
+user set it. They
 ignore SIGINT: on Ctrl-C the parent stops the pool, which sends SIGTERM; a worker turns
 it into ``SystemExit`` so that ``run_scenario`` removes its half-built directory. On
 Linux a worker also gets SIGTERM when the sweep process dies (even by SIGKILL); elsewhere
@@ -19,10 +22,12 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScenarioError
+from ..threads import THREADS_VARIABLE
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ def run_tasks(tasks, jobs: int, on_done) -> None:
             on_done(_checked(run_task(task)))
         return
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(min(jobs, len(tasks)), initializer=_init_worker)
+    processes = min(jobs, len(tasks))
+    with _threads_per_process(processes):  # the spawned processes inherit it
+        pool = context.Pool(processes, initializer=_init_worker)
     try:
         args = [(task, os.getpid()) for task in tasks]
         for result in pool.imap_unordered(_pool_task, args):
@@ -68,6 +75,20 @@ def run_tasks(tasks, jobs: int, on_done) -> None:
         raise
     finally:
         pool.join()
+
+
+@contextmanager
+def _threads_per_process(processes: int):
+    """``ASYNCNIGT_THREADS`` = cores // processes (at least 1) in this process's
+    environment while the pool starts, unless already set."""
+    if THREADS_VARIABLE in os.environ:
+        yield
+        return
+    os.environ[THREADS_VARIABLE] = str(max(1, (os.cpu_count() or 1) // processes))
+    try:
+        yield
+    finally:
+        del os.environ[THREADS_VARIABLE]
 
 
 def _checked(result: TaskResult) -> TaskResult:

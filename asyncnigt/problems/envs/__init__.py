@@ -29,6 +29,6 @@ Both MuJoCo batches are bit-for-bit independent of the number of threads.
 """
 
 from .classic import VECTOR_ENVS, vector_batch
-from .gym_batch import GymBatch, default_threads
+from .gym_batch import GymBatch
 
-__all__ = ["VECTOR_ENVS", "GymBatch", "default_threads", "vector_batch"]
+__all__ = ["VECTOR_ENVS", "GymBatch", "vector_batch"]

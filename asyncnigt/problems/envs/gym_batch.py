@@ -11,7 +11,6 @@ wall times (the only clock read of the oracle, and it never affects results).
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,11 +18,6 @@ import numpy as np
 
 MIN_THREAD_WORK = 3e-4  # seconds of stepping per thread below which threads do not pay
 PROBE, MAX_PROBE = 50, 12_800  # steps between retries of splitting after it proved slower
-
-
-def default_threads() -> int:
-    """Threads that step MuJoCo environments by default: one per core."""
-    return max(1, os.cpu_count() or 1)
 
 
 def is_mujoco(env) -> bool:
