@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from conftest import run_doc, scenario_doc
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from asyncnigt import threads
 from asyncnigt.sweep import execute
@@ -42,3 +43,20 @@ def test_sweep_processes_get_a_share_of_the_cores(monkeypatch):
     with execute._threads_per_process(3):
         assert os.environ[threads.THREADS_VARIABLE] == "5"
     assert os.environ[threads.THREADS_VARIABLE] == "5"
+
+
+def test_results_do_not_depend_on_the_blas_threads_outside():
+    """Humanoid's observation layer is wide enough for OpenBLAS to split products over
+    threads with other roundings (runs differed between 1 and 2 threads before BLAS was
+    made single-threaded inside a simulation)."""
+    doc = scenario_doc({"per": "step", "preset": "sqrt", "scale": 1.0},
+                       {"name": "sync_nigt", "batch": 2, "step_size": 0.03, "momentum": 0.1},
+                       n=3, stop={"updates": 3}, every=3, seed=1,
+                       problem={"kind": "gym", "env": "Humanoid-v5", "horizon": 60,
+                                "eval_episodes": 1})
+    runs = []
+    for limit in (1, 2):
+        with threadpool_limits(limits=limit, user_api="blas"):
+            runs.append(run_doc(doc))
+    assert runs[0].rows == runs[1].rows
+    assert np.array_equal(runs[0].theta, runs[1].theta)
