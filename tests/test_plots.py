@@ -60,6 +60,16 @@ def test_run_plots(tmp_path):
     assert not list(run.glob(".*.tmp"))
 
 
+def test_run_plots_do_not_depend_on_the_folder(tmp_path):
+    """Titles name the scenario and seed, not the run directory: the same run written
+    under two names gives byte-identical PNGs."""
+    first = make_run(tmp_path)
+    second = tmp_path / "elsewhere"
+    run_scenario(parse_scenario(DOC), second)
+    for a, b in zip(sorted(plot_run(first)), sorted(plot_run(second)), strict=True):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes()
+
+
 def test_no_timeline_without_events(tmp_path):
     run = make_run(tmp_path, output={"events": 0})
     assert "timeline.png" not in {p.name for p in plot_run(run)}

@@ -50,7 +50,7 @@ def curve_figure(run: RunData, column: str):
     if not values:
         return None
     decorate(axes, column, run.sense, values, run.targets(column), fig,
-             f"{run.path.name}: {y_label(column, run.sense)}")
+             f"{run.title}: {y_label(column, run.sense)}")
     return fig
 
 

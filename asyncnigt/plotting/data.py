@@ -22,6 +22,17 @@ class RunData:
     def summary(self) -> list[dict]:
         return read_csv(self.path / "summary.csv")[1]
 
+    @cached_property
+    def title(self) -> str:
+        """"<scenario name>, seed <seed>" from ``meta.json`` (the folder's name if it has
+        none), so that a figure does not depend on where the run was written."""
+        meta = self.path / "meta.json"
+        if meta.is_file():
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            if "scenario" in info and "seed" in info:
+                return f"{info['scenario']}, seed {info['seed']}"
+        return self.path.name
+
     @property
     def labels(self) -> list[str]:
         return [str(r["label"]) for r in self.summary]

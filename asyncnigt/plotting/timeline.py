@@ -31,7 +31,7 @@ def timeline_figure(run: RunData):
     axes[0, 0].legend(handles=handles, ncol=len(handles), fontsize="small", loc="lower left",
                       bbox_to_anchor=(0, 1.02), frameon=False)
     more = f" (workers 0-{shown - 1} of {n})" if shown < n else ""
-    fig.suptitle(f"{run.path.name}: worker timeline of the first updates{more}")
+    fig.suptitle(f"{run.title}: worker timeline of the first updates{more}")
     return fig
 
 

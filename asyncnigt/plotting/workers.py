@@ -31,7 +31,7 @@ def workers_figure(run: RunData):
         ax.set_xticks(range(n))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize="small")
-    fig.suptitle(f"{run.path.name}: gradients contributed per worker (total in legend)")
+    fig.suptitle(f"{run.title}: gradients contributed per worker (total in legend)")
     return fig
 
 
