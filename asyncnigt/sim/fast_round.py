@@ -101,7 +101,7 @@ class DurationMatrix:
         consts = [stream.constant(i) for i in range(n)]
         self.const_rows = np.array([c is not None for c in consts])
         self.any_const = bool(self.const_rows.any())
-        self.const = [c for c in consts]
+        self.const = consts  # per worker: its fixed duration, or None
         rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
         # a replayed trace's cycle length, 0 for a row drawn from a generator
         self.cycle = [len(m.samples) if getattr(m, "mode", None) == "replay" else 0
