@@ -285,8 +285,9 @@ class RoundOutcome:
 
     time: float  # virtual time of the arrival that ended the round (SimPy's value)
     counts: np.ndarray  # gradients each worker contributed
-    computed: int  # completions processed (+ jobs discarded under ``ignore``)
+    computed: int  # completions processed
     cancelled: int  # busy workers stopped (``cancel``)
+    finishing: list  # ends of the jobs discarded under ``ignore`` (they complete later)
     available: list | None  # next round's earliest start per worker (``ignore``), else None
     events: list | None  # the event-level path's records of this round, in order
 
@@ -758,7 +759,7 @@ class FastRounds:
         pos += 1
         pos[last_worker] -= 1  # but the worker that ended the round starts nothing
         self.previous = counts
-        return RoundOutcome(now, counts, processed, self.n - 1, None, None)
+        return RoundOutcome(now, counts, processed, self.n - 1, [], None, None)
 
     def _finish(self, t0, win, counts, last_worker, k, *, ordered=None, picked=None,
                 sorted_=None, idle=False, with_events=True):
@@ -785,7 +786,7 @@ class FastRounds:
         processed = int(counts.sum())
         used = counts
         cancelled = 0
-        available = None
+        available, finishing = None, []
         if not idle:
             f_start, f_end = win.in_flight(counts)
             starts_out = f_start.tolist()
@@ -810,11 +811,11 @@ class FastRounds:
                 avail[last_worker] = now
                 available = avail.tolist()
                 self._available = (available, avail)
-                processed += int(np.count_nonzero(started))
+                finishing = f_end[started].tolist()
                 if events is not None:
                     for i in np.flatnonzero(started).tolist():
                         events.append((i, "discarded", starts_out[i], float(f_end[i]), k))
         self.matrix.advance(used)
         self.previous = counts
         self.span = (self._M, now - t0)
-        return RoundOutcome(now, counts, processed, cancelled, available, events)
+        return RoundOutcome(now, counts, processed, cancelled, finishing, available, events)

@@ -5,7 +5,9 @@ Columns of ``metrics.csv`` (docs/outputs.md):
 ``update``  number of applied updates (0 = the initial point);
 ``time``    virtual time at which that update is applied;
 ``gradients_used``       gradients that entered an update;
-``gradients_computed``   completed gradient computations (used or discarded);
+``gradients_computed``   gradient computations completed by ``time`` (used or discarded;
+                         a computation discarded under ``in_flight: ignore`` counts
+                         from the first row at or after its end);
 ``gradients_cancelled``  computations stopped before completion;
 ``communications``       aggregations (round methods) or messages (stream methods:
                          uploads received + downloads sent);
@@ -17,6 +19,7 @@ after each multiple of ``every_time`` virtual seconds, plus the first and last r
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -47,7 +50,7 @@ class Recorder:
     __slots__ = (
         "oracle", "every", "rows", "extra_columns", "used", "computed", "cancelled",
         "communications", "comm_time", "events", "events_until", "last_evaluated",
-        "every_time", "next_time", "worker_used", "progress",
+        "every_time", "next_time", "worker_used", "progress", "finishing",
     )
 
     def __init__(self, oracle, every: int | None = 1, events_until: int = 0,
@@ -61,6 +64,7 @@ class Recorder:
         self.rows: list[tuple] = []
         self.extra_columns: tuple[str, ...] = ()
         self.used = self.computed = self.cancelled = self.communications = 0
+        self.finishing: list[float] = []  # heap: ends of computations still running
         self.comm_time = 0.0
         self.events: list[tuple] | None = [] if events_until > 0 else None
         self.events_until = events_until
@@ -72,6 +76,10 @@ class Recorder:
 
     def record(self, update: int, time: float, theta: np.ndarray, force: bool = False):
         """Append the row of ``update`` applied at ``time`` with iterate θ."""
+        finishing = self.finishing
+        while finishing and finishing[0] <= time:
+            heapq.heappop(finishing)
+            self.computed += 1
         if not np.isfinite(theta).all():
             raise NumericalError("parameters", update, time)
         evaluation = ()
@@ -85,6 +93,12 @@ class Recorder:
         self.rows.append(counters + evaluation)
         if self.progress is not None:
             self.progress(update, time)
+
+    def will_finish(self, end: float) -> None:
+        """A computation that keeps running after its round and completes at ``end`` (one
+        discarded under ``in_flight: ignore``): ``computed`` counts it from the first row
+        at or after ``end``."""
+        heapq.heappush(self.finishing, end)
 
     def finish(self, theta: np.ndarray) -> None:
         """Make sure the last row is evaluated."""

@@ -99,7 +99,7 @@ class RoundServer:
                     continue
                 self.available[i] = pool.end_time[i]
                 rec.event(i, "discarded", pool.start_time[i], pool.end_time[i], self.k)
-                rec.computed += 1
+                rec.will_finish(pool.end_time[i])
         else:
             rec.cancelled += len(busy)
         pool.cancel_all()
@@ -145,6 +145,8 @@ class RoundServer:
             return None
         rec.computed += out.computed
         rec.cancelled += out.cancelled
+        for end in out.finishing:
+            rec.will_finish(end)
         if out.events:
             rec.events.extend(out.events)
         self.available = out.available
