@@ -2,7 +2,7 @@
 
 Stop as soon as Σ_i M_i ≥ M (asyncnigt uses "≥ M", i.e. exactly M gradients per round;
 the SGD paper writes "> S") and return the count-weighted mean g = (1/M) Σ_i ḡ_i, i.e. the
-plain mean of the round's M gradients (summed in row order, worker by worker: the
+plain mean of the round's M gradients (summed over the rows with ``base.row_sum``: the
 per-worker sums are never needed).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import CONTINUE, DONE, Aggregation
+from .base import CONTINUE, DONE, Aggregation, row_sum
 
 
 def done(counts: np.ndarray, M: int) -> bool:
@@ -20,7 +20,7 @@ def done(counts: np.ndarray, M: int) -> bool:
 def combine(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``; there are
     Σ_i M_i of them)."""
-    return grads.sum(axis=0) / len(grads)
+    return row_sum(grads) / len(grads)
 
 
 class Tracker:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import CONTINUE, DONE, IDLE, Aggregation
+from .base import CONTINUE, DONE, IDLE, Aggregation, row_sum
 
 
 def done(counts: np.ndarray, b: int = 1) -> bool:
@@ -18,8 +18,9 @@ def done(counts: np.ndarray, b: int = 1) -> bool:
 
 
 def combine(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``)."""
-    return grads.sum(axis=0) / np.sum(counts)
+    """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``; there are
+    Σ_i M_i of them)."""
+    return row_sum(grads) / len(grads)
 
 
 class Tracker:
