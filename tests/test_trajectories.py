@@ -82,6 +82,30 @@ class CountingOracle(Oracle):
         raise NotImplementedError
 
 
+class PredrawOracle(CountingOracle):
+    """A CountingOracle that hands out its rows' randomness (``draw``), as the gym oracle
+    does: the buffer then rolls out beyond the committed counts and carries draws."""
+
+    def draw(self, w):
+        return self._draw(w)
+
+    def gradients(self, points, workers, draws=None):
+        if draws is None:
+            return super().gradients(points, workers)
+        self.calls, self.rows = self.calls + 1, self.rows + len(workers)
+        steps = np.array([st for st, _ in draws], dtype=np.int64)
+        grads = np.array([g for _, g in draws]).reshape(len(workers), self.dim)
+        return GradientBatch(grads=grads * (1.0 + np.asarray(points)), steps=steps)
+
+
+def next_round(buffer, n: int, per_worker: int = 3) -> list:
+    """Settle the last round and hand out ``per_worker`` trajectories of every worker in
+    a new one: where each worker's stream stands (carried draws included)."""
+    buffer.begin(np.zeros(buffer.oracle.dim), 1)
+    seen = [buffer.next_steps(i) for _ in range(per_worker) for i in range(n)]
+    return seen + [buffer.gradient_rows(np.full(n, per_worker)).tobytes()]
+
+
 def drive(buffer, seed: int, n: int, rounds: int = 12):
     """Rounds of random hand-outs (skewed towards fast workers, sometimes far beyond the
     doubling chunks) and gradient rows; returns everything the simulation would see."""
@@ -100,12 +124,10 @@ def drive(buffer, seed: int, n: int, rounds: int = 12):
         counts = rng.integers(0, handed + 1)
         if counts.any():
             seen.append(buffer.gradient_rows(counts).tobytes())
-    buffer.begin(np.zeros(buffer.oracle.dim), 1)  # settles the last round's streams
-    seen.append([rng_.bit_generator.state["state"]["state"] for rng_ in buffer.oracle.rngs])
-    return seen
+    return seen + next_round(buffer, n)
 
 
-def drive_synchronous(buffer, seed: int, n: int, rounds: int = 8):
+def drive_synchronous(buffer, seed: int, n: int, rounds: int = 8, settle: bool = True):
     """Synchronous rounds: every worker is handed exactly b trajectories (b random per
     round, passed to ``begin`` as ``handed``) and contributes all of them."""
     rng = np.random.default_rng(seed)
@@ -116,30 +138,39 @@ def drive_synchronous(buffer, seed: int, n: int, rounds: int = 8):
         for i in rng.permutation(np.repeat(np.arange(n), b)).tolist():
             seen.append((k, i, buffer.next_steps(i)))
         seen.append(buffer.gradient_rows(np.full(n, b)).tobytes())
-    buffer.begin(np.zeros(buffer.oracle.dim), 1)
-    seen.append([rng_.bit_generator.state["state"]["state"] for rng_ in buffer.oracle.rngs])
-    return seen
+    return seen + next_round(buffer, n) if settle else seen
 
 
+@pytest.mark.parametrize("oracle", [CountingOracle, PredrawOracle])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_synchronous_hint_rolls_out_once_per_round(seed):
+def test_synchronous_hint_rolls_out_once_per_round(seed, oracle):
     """With the number handed known in advance, a round is one oracle call, and the
     trajectories, rows and streams are those of the original buffer."""
     n = 4
-    ref, new = CountingOracle(n), CountingOracle(n, draw_only=True)
+    ref, new = CountingOracle(n), oracle(n, draw_only=True)
     assert drive_synchronous(TrajectoryBuffer(new, n), seed, n) == \
         drive_synchronous(OriginalBuffer(ref, n), seed, n)
-    assert new.calls == 8 + 1 and new.rows <= ref.rows
+    counted = oracle(n, draw_only=True)
+    drive_synchronous(TrajectoryBuffer(counted, n), seed, n, settle=False)
+    assert counted.calls == 8
 
 
-@pytest.mark.parametrize("draw_only", [False, True])
+@pytest.mark.parametrize("kind", ["computes", "draws", "predraws"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_same_trajectories_rows_and_streams_as_the_original(seed, draw_only):
+def test_same_trajectories_rows_and_streams_as_the_original(seed, kind):
+    """The same trajectories, gradient rows and stream positions as the original buffer,
+    whether skipped trajectories are computed or only drawn, and with draws carried
+    beyond the committed counts (``predraws``), which also needs fewer calls."""
     n = 5
-    ref, new = CountingOracle(n), CountingOracle(n, draw_only=draw_only)
+    ref = CountingOracle(n)
+    new = (PredrawOracle if kind == "predraws" else CountingOracle)(n, draw_only=kind != "computes")
     assert drive(TrajectoryBuffer(new, n), seed, n) == drive(OriginalBuffer(ref, n), seed, n)
-    if draw_only:  # skipped trajectories are not computed: strictly fewer rows
+    if kind != "computes":  # skipped trajectories are not computed: strictly fewer rows
         assert new.rows < ref.rows
+    if kind == "predraws":
+        capped = CountingOracle(n, draw_only=True)
+        drive(TrajectoryBuffer(capped, n), seed, n)
+        assert new.calls < capped.calls
 
 
 def test_advance_consumes_the_stream_as_trajectories_do():
@@ -172,10 +203,10 @@ def test_runs_equal_the_original_buffer_with_fewer_rollouts(monkeypatch, method)
             calls = made.setdefault(cls.__name__, {"calls": 0, "rows": 0})
             gradients = oracle.gradients
 
-            def counted(points, workers):
+            def counted(points, workers, **draws):
                 calls["calls"] += 1
                 calls["rows"] += len(workers)
-                return gradients(points, workers)
+                return gradients(points, workers, **draws)
 
             oracle.gradients = counted
             return cls(oracle, n)

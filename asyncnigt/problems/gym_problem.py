@@ -422,21 +422,28 @@ class GymOracle(Oracle):
             rewards[:, :n_t] = np.where(mask, batch.rewards(n_t), 0.0)
         return Trajectories(obs[:, :n_t], actions[:, :n_t], rewards[:, :n_t], steps, rec)
 
+    def draw(self, worker: int):
+        """The randomness of worker ``worker``'s next trajectory (reset seed, noise), as
+        a row would draw it from the worker's stream; rows given it
+        (``gradients(..., draws=)``) equal rows that draw it themselves."""
+        return draw_trajectory_randomness(self._rngs[worker], self.policy, self.problem.horizon)
+
     def rollouts(self, points: np.ndarray, workers: np.ndarray,
-                 record: bool | ForwardRecord = False) -> Trajectories:
+                 record: bool | ForwardRecord = False, draws=None) -> Trajectories:
         """Trajectories of rows (points[j], workers[j]), consuming the workers' streams
-        (with the policy network's values of every step if ``record``: True for a new
-        ``ForwardRecord``, or one of at least len(workers) rows to write into)."""
+        (or using ``draws[j]`` from :meth:`draw`) (with the policy network's values of
+        every step if ``record``: True for a new ``ForwardRecord``, or one of at least
+        len(workers) rows to write into)."""
         points = np.asarray(points, dtype=np.float64)
         workers = np.asarray(workers, dtype=np.int64).reshape(-1)
         if points.shape != (len(workers), self.dim):
             raise ValueError(f"points must be ({len(workers)}, {self.dim}), got {points.shape}")
         if np.any((workers < 0) | (workers >= self.n_workers)):
             raise ValueError(f"worker indices must be in [0, {self.n_workers}), got {workers}")
-        draws = [
-            draw_trajectory_randomness(self._rngs[w], self.policy, self.problem.horizon)
-            for w in workers
-        ]
+        if draws is None:
+            draws = [self.draw(w) for w in workers.tolist()]
+        elif len(draws) != len(workers):
+            raise ValueError(f"need one draw per row ({len(workers)}), got {len(draws)}")
         seeds = [s for s, _ in draws]
         noise = np.array([e for _, e in draws]).reshape(
             (len(workers), self.problem.horizon) + self.policy.noise_shape
@@ -449,13 +456,14 @@ class GymOracle(Oracle):
         """Consume worker ``worker``'s stream as ``rows`` trajectories would (at any point:
         their randomness does not depend on it), drawing it without rolling them out."""
         for _ in range(rows):
-            draw_trajectory_randomness(self._rngs[worker], self.policy, self.problem.horizon)
+            self.draw(worker)
 
-    def gradients(self, points: np.ndarray, workers: np.ndarray) -> GradientBatch:
+    def gradients(self, points: np.ndarray, workers: np.ndarray, draws=None) -> GradientBatch:
         """GPOMDP estimates g_H (k, d) of the rows' trajectories (``gpomdp.py``), one
-        backward pass per group of rows at one θ (:meth:`_gpomdp`)."""
+        backward pass per group of rows at one θ (:meth:`_gpomdp`); ``draws``: the rows'
+        randomness from :meth:`draw` (default: drawn here)."""
         points = np.asarray(points, dtype=np.float64)
-        traj = self.rollouts(points, workers, record=self._record(len(points)))
+        traj = self.rollouts(points, workers, record=self._record(len(points)), draws=draws)
         groups = group_rows(points)
         if len(groups) == 1:  # the common case: no copies
             return GradientBatch(grads=self._gpomdp(groups[0][0], traj), steps=traj.steps)
