@@ -16,7 +16,8 @@ oracle's rows never depend on how they are grouped into calls (``problems/base.p
 
 * a trajectory is *rolled out* only when it is expected to be used: the first call of
   a round asks, per worker, for as many as it was handed in the previous round
-  (:meth:`TrajectoryBuffer._wanted`); a worker that runs out gets one more per call;
+  (:meth:`TrajectoryBuffer._wanted`); a worker that runs out gets more the same way
+  (beyond its previous round's count, one per call);
 * with an oracle that hands out its rows' randomness (``draw(worker)``, the gym oracle)
   the buffer draws it and passes it to ``gradients(..., draws=)``, so rows may be rolled
   out beyond the committed count: the draws of rows beyond it are *carried* into the
