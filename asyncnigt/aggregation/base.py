@@ -32,6 +32,12 @@ def row_sum(grads: np.ndarray) -> np.ndarray:
     return grads.sum(axis=0)
 
 
+def row_mean(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """g = (1/Σ_i M_i) Σ_{i,j} g_ij: the plain mean of the rows ``grads`` (there are
+    Σ_i M_i of them), summed with :func:`row_sum` (Rennala's and synchronous ``combine``)."""
+    return row_sum(grads) / len(grads)
+
+
 def worker_sums(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """ḡ_i = Σ_j g_ij of the contributing workers (those with M_i ≥ 1, in order), (n', d),
     from the rows ``grads`` grouped by worker (``np.add.reduceat``: a fixed order of

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import CONTINUE, DONE, Aggregation, row_sum
+from .base import CONTINUE, DONE, Aggregation, row_mean
 
 
 def done(counts: np.ndarray, M: int) -> bool:
     return int(np.sum(counts)) >= M
 
 
-def combine(grads: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """g = (1/Σ_i M_i) Σ_{i,j} g_ij over the rows ``grads`` (see ``base.py``; there are
-    Σ_i M_i of them)."""
-    return row_sum(grads) / len(grads)
+combine = row_mean  # g = (1/Σ_i M_i) Σ_{i,j} g_ij (base.py)
 
 
 class Tracker:

@@ -99,8 +99,6 @@ class DurationMatrix:
         self.stream = stream
         n = self.n = stream.n
         consts = [stream.constant(i) for i in range(n)]
-        self.const_rows = np.array([c is not None for c in consts])
-        self.any_const = bool(self.const_rows.any())
         self.const = consts  # per worker: its fixed duration, or None
         rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
         # a replayed trace's cycle length, 0 for a row drawn from a generator
@@ -121,13 +119,13 @@ class DurationMatrix:
                 b = int(self.base[i])
                 self.data[b: b + len(r)] = r
                 self.end[i] = b + len(r)
-        if not any(rest) and not any(self.cycle) and not self.any_const:
+        if not any(rest) and not any(self.cycle) and all(c is None for c in consts):
             # a run's start, all rows drawn from generators: every round starts a job on
             # every worker, so each row draws its first block now, in one assignment
             regions = self.data[: self.top].reshape(n, -1)
             regions[:, :BLOCK] = [draw(BLOCK) for draw in self.samplers]
             self.end += BLOCK
-        for i in np.flatnonzero(self.const_rows).tolist():
+        for i in (i for i, c in enumerate(consts) if c is not None):
             b, k = int(self.base[i]), int(self.room[i])
             self.data[b: b + k] = self.const[i]
             self.end[i] = b + k
@@ -208,9 +206,18 @@ class DurationMatrix:
         """Worker i has consumed ``used[i]`` more durations."""
         self.pos += used
 
+    def advance_cancelled(self, counts: np.ndarray, last: int) -> None:
+        """A round under ``cancel``: every worker used counts_i + 1 durations (its
+        cancelled job's too), except worker ``last``, which ended the round and started
+        nothing (``advance(counts + 1 − e_last)`` without the temporary arrays)."""
+        pos = self.pos
+        pos += counts
+        pos += 1
+        pos[last] -= 1
+
     def hand_back(self) -> None:
         """Write the unconsumed read-ahead back into the stream (for event-level rounds)."""
-        for i in np.flatnonzero(~self.const_rows).tolist():
+        for i in (i for i, c in enumerate(self.const) if c is None):
             self.stream.set_remaining(i, self.data[self.pos[i]: self.end[i]].tolist())
 
 
@@ -754,10 +761,7 @@ class FastRounds:
         and every other worker's cancelled in-flight job consume their draws."""
         now = sterbenz_clock(t0, top, values)
         self.span = (self._M, now - t0)
-        pos = self.matrix.pos  # draws used: counts_i + 1 (the cancelled job) per worker,
-        pos += counts
-        pos += 1
-        pos[last_worker] -= 1  # but the worker that ended the round starts nothing
+        self.matrix.advance_cancelled(counts, last_worker)
         self.previous = counts
         return RoundOutcome(now, counts, processed, self.n - 1, [], None, None)
 

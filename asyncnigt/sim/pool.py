@@ -25,6 +25,16 @@ _push, _pop = heapq.heappush, heapq.heappop
 _isfinite = math.isfinite
 
 
+def queued_event(env, t: float, value=None) -> Event:
+    """A triggered event processed at virtual time exactly ``t`` (>= now), put on SimPy's
+    queue directly: what ``Timeout`` does (``Environment.schedule`` with priority NORMAL)
+    without its checks and extra call, one per completion on the event-level path."""
+    ev = Event(env)
+    ev._ok, ev._value = True, value
+    _push(env._queue, (t, NORMAL, next(env._eid), ev))
+    return ev
+
+
 class ComputePool:
     __slots__ = (
         "env", "duration", "speeds", "heap", "job", "start_time", "end_time",
@@ -116,15 +126,12 @@ class ComputePool:
         the previous job by an ulp, so a job ending at (or within an ulp after) that end
         would get a negative delay; it fires now instead (the job's own end time t is
         what callbacks see)."""
-        env = self.env
         self._token = token = self._token + 1
         self._armed_at = t
-        now = env._now
+        now = self.env._now
         delay = t - now
-        ev = Event(env)
-        ev._ok, ev._value = True, token
+        ev = queued_event(self.env, now + delay if delay > 0 else now + 0.0, token)
         ev.callbacks.append(self._fire_cb)
-        _push(env._queue, (now + delay if delay > 0 else now + 0.0, NORMAL, next(env._eid), ev))
 
     def _fire(self, ev) -> None:
         if ev._value != self._token:

@@ -23,15 +23,14 @@ SimPy event per completion (the reference).
 
 from __future__ import annotations
 
-import heapq
 import math
 
 import numpy as np
-from simpy.events import NORMAL, Event
+from simpy.events import Event
 
 from ..aggregation import DONE, IDLE
 from .fast_round import FastRounds, applicable
-from .pool import ComputePool
+from .pool import ComputePool, queued_event
 from .recorder import NumericalError
 from .trajectories import TrajectoryBuffer
 
@@ -209,14 +208,6 @@ def _rows(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def _at(env, t: float) -> Event:
-    """An event processed at virtual time exactly ``t`` (>= now). ``env.timeout(t - now)``
-    lands on ``now + (t - now)``, which in floating point can differ from ``t``; then the
-    event is put on SimPy's queue at ``t`` directly (what ``Environment.schedule`` does
-    with the sum)."""
-    delay = t - env.now
-    if env.now + delay == t:
-        return env.timeout(delay)
-    ev = Event(env)
-    ev._ok, ev._value = True, None
-    heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))
-    return ev
+    """An event processed at virtual time exactly ``t`` (>= now): ``env.timeout(t − now)``
+    would land on ``now + (t − now)``, which in floating point can differ from ``t``."""
+    return queued_event(env, t)
