@@ -98,36 +98,39 @@ class DurationMatrix:
     def __init__(self, stream):
         self.stream = stream
         n = self.n = stream.n
-        consts = [stream.constant(i) for i in range(n)]
-        self.const = consts  # per worker: its fixed duration, or None
-        rest = [[] if c is not None else stream.remaining(i) for i, c in enumerate(consts)]
-        # a replayed trace's cycle length, 0 for a row drawn from a generator
-        self.cycle = [len(m.samples) if getattr(m, "mode", None) == "replay" else 0
-                      for m in stream.models]
-        self.samplers = [None if c is not None else stream.block_sampler(i)
-                         for i, c in enumerate(consts)]
-        room = [max(BLOCK, c) + ROOM + 2 * len(r) for c, r in zip(self.cycle, rest, strict=True)]
+        consts = self.const = stream.constants()  # per worker: its fixed duration, or None
+        rest = stream.pending()
+        self.models, self.rngs = stream.models, stream.rngs
+        self.traces = stream.cycles()  # a replayed trace's cycle, None for a drawn row
+        self.cycle = [0 if t is None else t.size for t in self.traces]
+        fresh = not any(rest) and not any(self.cycle) and consts.count(None) == n
+        if fresh:
+            room = np.full(n, BLOCK + ROOM, dtype=np.int64)
+        else:
+            room = [max(BLOCK, c) + ROOM + 2 * len(r) for c, r in zip(self.cycle, rest, strict=True)]
         self.room = np.array(room, dtype=np.int64)
         self.base = np.zeros(n, dtype=np.int64)
         np.cumsum(self.room[:-1], out=self.base[1:])
         self.top = int(self.room.sum())  # data[top:] is free
         self.data = np.empty(2 * self.top)
         self.pos = self.base.copy()
+        if fresh:
+            # a run's start, all rows drawn from generators: every round starts a job on
+            # every worker, so each row draws its first block now
+            regions = self.data[: self.top].reshape(n, -1)
+            for row, m, rng in zip(regions, self.models, self.rngs, strict=True):
+                row[:BLOCK] = m.sample(rng, 0.0, BLOCK)
+            self.end = self.base + BLOCK
+            return
         self.end = self.base.copy()
         for i, r in enumerate(rest):
             if r:
                 b = int(self.base[i])
                 self.data[b: b + len(r)] = r
                 self.end[i] = b + len(r)
-        if not any(rest) and not any(self.cycle) and all(c is None for c in consts):
-            # a run's start, all rows drawn from generators: every round starts a job on
-            # every worker, so each row draws its first block now, in one assignment
-            regions = self.data[: self.top].reshape(n, -1)
-            regions[:, :BLOCK] = [draw(BLOCK) for draw in self.samplers]
-            self.end += BLOCK
         for i in (i for i, c in enumerate(consts) if c is not None):
             b, k = int(self.base[i]), int(self.room[i])
-            self.data[b: b + k] = self.const[i]
+            self.data[b: b + k] = consts[i]
             self.end[i] = b + k
 
     def next(self, i: int, k: int) -> np.ndarray:
@@ -163,7 +166,7 @@ class DurationMatrix:
                 base = self.base[short].tolist()
             for r in moved:  # new regions at the top of data
                 base[r], self.top = self.top, self.top + room[r]
-        data, samplers = self.data, self.samplers
+        data, models, rngs, traces = self.data, self.models, self.rngs, self.traces
         for r, (i, a, b, k) in enumerate(zip(rows, p, e, draws, strict=True)):
             lo = base[r]
             if const[i] is not None:  # the region holds the constant
@@ -173,13 +176,13 @@ class DurationMatrix:
             if a < lo or b + k > lo + room[r]:  # moved, or no room at the end: to the front
                 data[lo: lo + b - a] = data[a:b]
                 b, p[r] = lo + b - a, lo
-            draw, c = samplers[i], cycle[i]
+            c = cycle[i]
             if c:
                 for _ in range(k // c):
-                    data[b: b + c] = draw()
+                    data[b: b + c] = traces[i]
                     b += c
             else:
-                data[b: b + k] = draw(k)
+                data[b: b + k] = models[i].sample(rngs[i], 0.0, k)
                 b += k
             e[r] = b
         self.pos[rows], self.end[rows] = p, e

@@ -15,7 +15,6 @@ read-ahead splits them differently).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 
 import numpy as np
 
@@ -85,24 +84,23 @@ class DurationStream:
         return all(c is not None or getattr(m, "stationary", True)
                    for c, m in zip(self._const, self.models, strict=True))
 
-    def constant(self, i: int) -> float | None:
-        """Worker i's fixed duration, or ``None`` if it is random."""
-        return self._const[i]
+    def constants(self) -> list[float | None]:
+        """Every worker's fixed duration, or ``None`` where it is random."""
+        return list(self._const)
 
-    def remaining(self, i: int) -> list[float]:
-        """The durations left in worker i's current block (its next takes, in order)."""
-        return self._blocks[i][self._pos[i]:]
+    def pending(self) -> list[list[float]]:
+        """Every worker's durations left in its current block (its next takes, in order)."""
+        return [b[k:] if b else [] for b, k in zip(self._blocks, self._pos, strict=True)]
 
-    def block_sampler(self, i: int):
-        """For the read-ahead of the round fast path: a callable ``draw(size)`` returning
-        worker i's next ``size`` durations from its generator (the caller becomes
-        responsible for worker i's position, see :meth:`set_remaining`); for a replayed
-        trace, ``draw()`` returns one cycle. Only valid when :meth:`supports_blocks`."""
-        m = self.models[i]
-        if isinstance(m, Trace) and m.mode == "replay":
-            samples = np.asarray(m.samples, dtype=float)
-            return lambda: samples
-        return partial(m.sample, self.rngs[i], 0.0)
+    def cycles(self) -> list[np.ndarray | None]:
+        """Every worker's replayed trace (the cycle its durations repeat), or ``None``.
+
+        The round fast path's read-ahead draws the other random rows itself, as
+        ``models[i].sample(rngs[i], 0.0, size)`` (worker i's next ``size`` durations),
+        and then owns worker i's position until :meth:`set_remaining`. Only valid when
+        :meth:`supports_blocks`."""
+        return [np.asarray(m.samples, dtype=float) if isinstance(m, Trace) and m.mode == "replay"
+                else None for m in self.models]
 
     def set_remaining(self, i: int, durations) -> None:
         """Make ``durations`` worker i's next takes; after them the stream goes on drawing
