@@ -274,19 +274,19 @@ def _lengthen(win, short: np.ndarray, limit: int | None = None) -> np.ndarray:
 
 def _rennala_distinct(win, M: int):
     """Rennala's M-th arrival when it is unambiguous: every candidate finite and no other
-    candidate equal to the M-th smallest, so the tie order plays no part. Returns
-    (per-worker counts of the M earliest, their ``flat`` indices, the index of the M-th),
-    or None (the caller then breaks ties in full). One ``kth``: several are much slower
-    on these partly ordered arrays."""
+    candidate equal to the M-th smallest v, so the tie order plays no part and the M
+    earliest are the candidates ≤ v. Returns (per-worker counts of the M earliest, their
+    mask in ``flat``, the ``flat`` index of the M-th), or None (the caller then breaks ties
+    in full). ``np.partition`` (values only) and masks: cheaper than ``argpartition``."""
     flat = win.flat
     if not math.isfinite(flat.max()):
         return None
-    part = np.argpartition(flat, M - 1)
-    iv = part[M - 1]
-    if np.count_nonzero(flat == flat[iv]) != 1:
+    v = np.partition(flat, M - 1)[M - 1]
+    at = np.flatnonzero(flat == v)
+    if at.size != 1:
         return None
-    sel = part[:M]
-    return np.bincount(win.layout.worker[sel], minlength=win.starts.size), sel, iv
+    chosen = flat <= v
+    return np.bincount(win.layout.worker[chosen], minlength=win.starts.size), chosen, int(at[0])
 
 
 @dataclass
@@ -541,13 +541,13 @@ class FastRounds:
                 continue
             found = _rennala_distinct(win, M) if lean else None
             if found is not None:  # the common case: no tie at the M-th arrival
-                counts, sel, iv = found
+                counts, chosen, iv = found
                 if (counts >= win.lengths).any():
                     lengths = _lengthen(win, counts >= win.lengths, M + 1)
                     continue
                 last_worker = int(win.layout.worker[iv])
                 return self._cancel_round(t0, counts, last_worker, flat[iv],
-                                          partial(np.take, flat, sel), M)
+                                          partial(np.compress, chosen, flat), M)
             v = np.partition(flat, M - 1)[M - 1]
             if not math.isfinite(v):
                 return None
