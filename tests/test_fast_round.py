@@ -287,6 +287,62 @@ def test_matrix_reads_like_take(model):
         assert [s.take(i) for _ in range(50)] == ref_draws[i][1 + used[i]: 51 + used[i]]
 
 
+def test_matrix_first_blocks_read_like_take():
+    """First blocks of any size (one, a few, beyond ``BLOCK``) then refills: every row
+    reads like take(), and a hand back leaves the stream where take() would be."""
+    models = [LogNormal(0.0, 0.5), Exponential(2.0), LogNormal(1.0, 0.1)]
+    n = len(models)
+
+    def stream():
+        return DurationStream(models, [np.random.default_rng(20 + i) for i in range(n)])
+
+    ref = stream()
+    ref_draws = [[ref.take(i) for _ in range(3000)] for i in range(n)]
+    s = stream()
+    m = fast_round.DurationMatrix(s, np.array([1, 7, 300]))
+    assert (m.end - m.pos).tolist() == [1, 7, 300]
+    used = np.zeros(n, dtype=np.int64)
+    for step in ([0, 0, 0], [1, 5, 100], [40, 3, 250], [700, 900, 1]):
+        need = np.array(step) + 2
+        m.ensure(need)
+        for i in range(n):
+            assert m.next(i, need[i]).tolist() == ref_draws[i][used[i]: used[i] + need[i]]
+        m.advance(np.array(step))
+        used += step
+    m.hand_back()
+    for i in range(n):
+        assert [s.take(i) for _ in range(50)] == ref_draws[i][used[i]: used[i] + 50]
+
+
+def test_first_blocks_follow_the_run():
+    """The first read-ahead blocks are sized from the stop rule (speed only: the
+    equality tests above run with them): a short Rennala run at n = 1000 draws far fewer
+    than ``BLOCK`` per slow worker, more for the fastest, within the cap; a run without
+    a bound draws ``BLOCK`` each."""
+    from asyncnigt.sim.engine import StopRule
+
+    n, M = 1000, 500
+    means = np.sqrt(np.arange(1, n + 1))
+
+    def blocks(stop, aggregation="rennala"):
+        s = DurationStream([LogNormal.from_mean(t, 0.3) for t in means],
+                           [np.random.default_rng(i) for i in range(n)])
+        return fast_round.FastRounds(s, aggregation, "cancel", stop, M).matrix
+
+    m = blocks(StopRule(updates=20))
+    first = m.end - m.pos
+    # fixed-time counts: the fastest worker ~17 per round, the slowest none (its job in
+    # flight only): E = 20 × 18 and 20 × 1
+    assert first[0] == int(360 + 3 * np.sqrt(360) + 16)
+    assert first[-1] == int(20 + 3 * np.sqrt(20) + 16) < fast_round.BLOCK
+    assert (first <= max(fast_round.BLOCK, fast_round.FIRST_BUDGET // n)).all()
+    m = blocks(StopRule(time=1e9))
+    assert ((m.end - m.pos) == fast_round.FIRST_BUDGET // n).all()  # capped
+    for unbounded in (StopRule(), None):
+        m = blocks(unbounded, "malenia")
+        assert ((m.end - m.pos) == fast_round.BLOCK).all()
+
+
 def test_matrix_grows_for_long_windows():
     """Windows longer than the read-ahead's regions, constant and random rows mixed: the
     rows move to larger regions and every row still reads like take()."""

@@ -65,6 +65,7 @@ from functools import partial
 import numpy as np
 
 from ..aggregation.malenia import _harmonic_ok
+from ..timing import theory
 from ..timing.streams import BLOCK
 
 MAX_WINDOW = 50_000_000  # candidate durations of one round beyond which the events path runs
@@ -73,6 +74,9 @@ ELEMENTS_PER_ADD = 100  # candidates that cost about as much as one numpy call
 RECHECK_EVERY = 16  # rounds between checks that kept window lengths are not too long
 SHRINK = 1.5  # kept lengths this many times the predicted ones are replaced by those
 ROOM = 64  # a read-ahead region's room beyond a refill (less makes rows compact more often)
+FIRST_MARGIN = 3.0  # a worker's first read-ahead block: E + FIRST_MARGIN·√E + FIRST_EXTRA
+FIRST_EXTRA = 16  # for E expected draws in the run (FastRounds._first_blocks), at most
+FIRST_BUDGET = 1 << 21  # max(BLOCK, FIRST_BUDGET // n) (16 MB of durations in all)
 _AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
@@ -95,7 +99,7 @@ class DurationMatrix:
     large at the end of ``data`` (which is rebuilt, compacted, when full).
     :meth:`hand_back` writes the unconsumed durations back into the stream."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, first: np.ndarray | None = None):
         self.stream = stream
         n = self.n = stream.n
         consts = self.const = stream.constants()  # per worker: its fixed duration, or None
@@ -105,9 +109,11 @@ class DurationMatrix:
         self.cycle = [0 if t is None else t.size for t in self.traces]
         fresh = not any(rest) and not any(self.cycle) and consts.count(None) == n
         if fresh:
-            room = np.full(n, BLOCK + ROOM, dtype=np.int64)
+            first = np.full(n, BLOCK, dtype=np.int64) if first is None else first
+            room = first + ROOM
         else:
-            room = [max(BLOCK, c) + ROOM + 2 * len(r) for c, r in zip(self.cycle, rest, strict=True)]
+            room = [max(BLOCK, c) + ROOM + 2 * len(r)
+                    for c, r in zip(self.cycle, rest, strict=True)]
         self.room = np.array(room, dtype=np.int64)
         self.base = np.zeros(n, dtype=np.int64)
         np.cumsum(self.room[:-1], out=self.base[1:])
@@ -116,11 +122,12 @@ class DurationMatrix:
         self.pos = self.base.copy()
         if fresh:
             # a run's start, all rows drawn from generators: every round starts a job on
-            # every worker, so each row draws its first block now
-            regions = self.data[: self.top].reshape(n, -1)
-            for row, m, rng in zip(regions, self.models, self.rngs, strict=True):
-                row[:BLOCK] = m.sample(rng, 0.0, BLOCK)
-            self.end = self.base + BLOCK
+            # every worker, so each row draws its first block now (``first``: its size)
+            data = self.data
+            for b, k, m, rng in zip(self.base.tolist(), first.tolist(), self.models, self.rngs,
+                                    strict=True):
+                data[b: b + k] = m.sample(rng, 0.0, k)
+            self.end = self.base + first
             return
         self.end = self.base.copy()
         for i, r in enumerate(rest):
@@ -430,14 +437,15 @@ class _Windows:
 class FastRounds:
     """Rounds of one method computed in numpy (see the module docstring)."""
 
-    def __init__(self, stream, aggregation: str, in_flight: str):
-        self.matrix = DurationMatrix(stream)
+    def __init__(self, stream, aggregation: str, in_flight: str, stop=None,
+                 batch: int | None = None):
         self.n = stream.n
         self.aggregation, self.in_flight = aggregation, in_flight
         self.means = np.array([m.mean for m in stream.models], dtype=float)
         with np.errstate(divide="ignore"):
             positive = self.means > 0
             self.rates = np.where(positive, 1.0 / np.where(positive, self.means, 1.0), np.inf)
+        self.matrix = DurationMatrix(stream, self._first_blocks(stop, batch))
         self.previous = np.zeros(self.n)
         self._same_start = np.empty(self.n)  # the starts of a round that all begin at t0
         self.handed_back = False
@@ -498,12 +506,8 @@ class FastRounds:
         """Window lengths from the mean rates over the expected round span (at least the
         last round's) and the previous round's counts (speed only: a window too short is
         detected and lengthened)."""
-        n, rates = self.n, self.rates
-        if self.aggregation == "rennala":
-            total = rates.sum()
-            span = M / total if total > 0 else 0.0
-        else:  # malenia: every worker once, and the harmonic condition at mean rates
-            span = max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
+        rates = self.rates
+        span = self._mean_span(M)
         if self.span[0] == M:
             span = max(span, self.span[1])
         start = t0 if starts is None else starts
@@ -515,6 +519,55 @@ class FastRounds:
         if self.aggregation == "rennala":
             np.minimum(lengths, M + 1, out=lengths)  # a worker contributes at most M
         return lengths
+
+    def _mean_span(self, M: int) -> float:
+        """A Rennala or Malenia round's expected virtual duration at the mean rates."""
+        n, rates = self.n, self.rates
+        if self.aggregation == "rennala":
+            total = rates.sum()
+            return M / total if total > 0 else 0.0
+        # malenia: every worker once, and the harmonic condition at mean rates
+        return max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
+
+    def _first_blocks(self, stop, M: int | None) -> np.ndarray | None:
+        """Each worker's first read-ahead block, sized for the whole run when the stop rule
+        ``stop`` (a :class:`~asyncnigt.sim.engine.StopRule`) and the batch ``M`` bound it.
+
+        A round is estimated as if every duration were its mean τ_i (the closed forms of
+        :mod:`asyncnigt.timing.theory`: Rennala's and Malenia's per-worker counts c_i and
+        round time T = max_i c_i τ_i; synchronous: b each and b·max τ_i), the run's rounds
+        as the fewest its limits allow (time over T, without communication, so rather too
+        many), worker i's expected draws as E_i = rounds × (c_i + 1) (the +1: the job in
+        flight at the round's end), and it draws E_i + ``FIRST_MARGIN``·√E_i +
+        ``FIRST_EXTRA``, at most ``max(BLOCK, FIRST_BUDGET // n)``. None (``BLOCK`` each)
+        without a bound or with a mean that is not positive.
+
+        Speed only, since draws do not depend on how they are split. ``BLOCK`` durations
+        per worker, as the event-level stream draws them, are mostly wasted in short runs
+        at large n (100 Rennala rounds at n = 10000, S = 1000 use about 110 per worker),
+        and cost a refill every ``BLOCK`` durations in longer ones."""
+        tau = self.means
+        if stop is None or M is None or not (np.isfinite(tau).all() and (tau > 0).all()):
+            return None
+        if self.aggregation == "synchronous":
+            per_round = np.full(self.n, M, dtype=np.int64)
+            span = float(tau.max()) * M
+        else:
+            counts = (theory.rennala_round_counts if self.aggregation == "rennala"
+                      else theory.malenia_round_counts)(tau, M)
+            span = float(np.max(counts * tau))
+            per_round = counts + 1
+        gradients = int(per_round.sum()) if self.aggregation == "synchronous" else M
+        rounds = [r for r in (stop.updates,
+                              None if stop.gradients is None else stop.gradients / gradients,
+                              None if stop.time is None else stop.time / span)
+                  if r is not None]
+        if not rounds:
+            return None
+        cap = max(BLOCK, FIRST_BUDGET // self.n)
+        expected = min(rounds) * per_round
+        want = expected + FIRST_MARGIN * np.sqrt(expected) + FIRST_EXTRA
+        return np.minimum(want, cap).astype(np.int64)
 
     def _windows(self, starts, lengths, M) -> _Windows:
         """The round's candidates for these window lengths (None beyond ``MAX_WINDOW``);

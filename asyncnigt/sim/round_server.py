@@ -56,7 +56,11 @@ class RoundServer:
         self.buffer = TrajectoryBuffer(ctx.oracle, ctx.n) if ctx.per_step else None
         self.fast = None
         if params.get("engine", "fast") == "fast" and applicable(ctx, self.pool.speeds):
-            self.fast = FastRounds(ctx.compute, aggregation.name, self.in_flight)
+            # the run's length sizes the first read-ahead (speed only) when rounds will
+            # take the fast path
+            fast_rounds = self._jobs(self.batch) >= FAST_MIN_EVENTS
+            self.fast = FastRounds(ctx.compute, aggregation.name, self.in_flight,
+                                   ctx.stop if fast_rounds else None, self.batch)
         self.ids = np.arange(ctx.n)
         self.state = rule.init(ctx.theta0)
         self.k = 0
