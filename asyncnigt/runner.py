@@ -66,12 +66,12 @@ def time_to_target(rows, columns, column: str, target: float, sense: str) -> flo
 def summarize(label, config, result, scenario, sense) -> dict:
     cols, rows = result.columns, result.rows
     if rows:
-        last = dict(zip(cols, rows[-1]))
+        last = dict(zip(cols, rows[-1], strict=False))  # rows may end early
     else:  # a non-finite initial point or first evaluation: nothing happened
         last = {**dict.fromkeys(cols, 0), "time": 0.0, "comm_time": 0.0}
     j = cols.index("objective")
     evaluated = [r for r in rows if len(r) > j and r[j] is not None]
-    final = dict(zip(cols, evaluated[-1])) if evaluated else {}
+    final = dict(zip(cols, evaluated[-1], strict=False)) if evaluated else {}
     targets = {
         f"time_to_{key}_{target!r}": time_to_target(rows, cols, key, target, sense)
         for key, values in scenario.targets.items() for target in values
@@ -90,7 +90,7 @@ def summarize(label, config, result, scenario, sense) -> dict:
 
 def events_text(events) -> str:
     keys = ("worker", "kind", "start", "end", "update")
-    return "".join(json.dumps(dict(zip(keys, e))) + "\n" for e in events)
+    return "".join(json.dumps(dict(zip(keys, e, strict=True))) + "\n" for e in events)
 
 
 def meta(scenario) -> dict:

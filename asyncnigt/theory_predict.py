@@ -222,7 +222,8 @@ def _rennala_universal(scenario, tau, M, M0, dim) -> dict:
     def times(K: int) -> np.ndarray:
         out, start = [], 0.0
         while len(out) < min(K, MAX_UNIVERSAL_ROUNDS) and start < last_change:
-            bps, vals = zip(*(_shifted(speeds[i], tau[i], start) for i in range(tau.size)))
+            bps, vals = zip(*(_shifted(speeds[i], tau[i], start) for i in range(tau.size)),
+                             strict=True)
             S = M0 if not out else M
             start += float(th.universal_round_ends(bps, vals, S, 1)[0]) + k
             out.append(start)

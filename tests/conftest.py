@@ -98,9 +98,10 @@ def run_doc(doc: dict, index: int = 0) -> Run:
     scenario = parse_scenario(copy.deepcopy(doc))
     streams, problem, theta0 = build_run(scenario)
     result = run_method(scenario, scenario.methods[index], problem, streams, theta0)
-    rows = [dict(zip(result.columns, r + (None,) * (len(result.columns) - len(r))))
+    rows = [dict(zip(result.columns, r + (None,) * (len(result.columns) - len(r)),
+                     strict=True))
             for r in result.rows]
-    events = [dict(zip(EVENT_KEYS, e)) for e in (result.events or [])]
+    events = [dict(zip(EVENT_KEYS, e, strict=True)) for e in (result.events or [])]
     return Run(scenario, problem, theta0, tuple(result.columns), rows, events,
                np.asarray(result.theta), result.status, result.message)
 

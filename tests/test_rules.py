@@ -170,7 +170,7 @@ def test_rule_is_pure_and_deterministic(name):
         np.testing.assert_array_equal(rule.params(a), rule.params(b))
         np.testing.assert_array_equal(rule.query(a), rule.query(b))
         np.testing.assert_array_equal(g, g_keep)  # the gradient is not mutated
-        for x, y in zip(s, snapshot):  # nor the state it was applied to
+        for x, y in zip(s, snapshot, strict=True):  # nor the state it was applied to
             np.testing.assert_array_equal(x, y)
         s = a
     np.testing.assert_array_equal(theta0, keep)

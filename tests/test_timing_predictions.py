@@ -321,7 +321,7 @@ def test_4_slowest_link_and_ring_allreduce_costs():
     method = {"name": "rennala_sgd", "batch": 6}
     comm = {"upload": up, "download": down, "aggregate": {"model": "slowest_link"}}
     run = run_doc(scenario_doc(tau, method, stop={"updates": 3}, comm=comm))
-    kappa = max(u + d for u, d in zip(up, down))
+    kappa = max(u + d for u, d in zip(up, down, strict=True))
     assert rounds(run) == approx([T + kappa] * 3)
     assert run.column("comm_time")[-1] == approx(3 * kappa)
     # only the workers that contributed this round (Rennala with S = 6: the fast ones)
@@ -417,7 +417,7 @@ def test_6_stream_methods_count_one_upload_and_one_download_per_gradient(method)
     run = run_doc(scenario_doc(tau, method, stop={"updates": K},
                                comm={"upload": up, "download": down}, events=K))
     # worker i cycles download, compute, upload: arrivals at j (d_i + τ_i + u_i)
-    cycle = [d + t + u for d, t, u in zip(down, tau, up)]
+    cycle = [d + t + u for d, t, u in zip(down, tau, up, strict=True)]
     assert run.times == approx(smallest_multiples(cycle, K)[0])
     k = run.column("update").astype(int)
     comms = run.column("communications").astype(int)

@@ -93,7 +93,7 @@ class SyntheticOracle(Oracle):
             bounds = np.flatnonzero(np.diff(sorted_w)) + 1
             noise = np.concatenate([
                 self.rngs[int(sorted_w[a])].standard_normal((b - a, self.dim))
-                for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(workers)])
+                for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(workers)], strict=True)
             ]) if len(workers) else np.zeros((0, self.dim))
             g[order] += p.noise * noise
         return GradientBatch(-g, np.ones(len(workers), dtype=int))

@@ -361,7 +361,7 @@ def _malenia_stop(M: np.ndarray, S: int) -> bool:
     if abs(lhs - rhs) > 1e-9 * rhs:
         return lhs < rhs
     values, mult = np.unique(M, return_counts=True)
-    exact = sum((Fraction(int(c), int(v)) for v, c in zip(values, mult)), Fraction(0))
+    exact = sum((Fraction(int(c), int(v)) for v, c in zip(values, mult, strict=True)), Fraction(0))
     return exact <= Fraction(n * n, S)
 
 
@@ -492,7 +492,7 @@ def universal_round_ends(speed_breakpoints: Sequence, speed_values: Sequence, S,
     S = _pos_int(S, "S")
     K = _pos_int(K, "K")
     profiles = [_profile(b, v, i) for i, (b, v) in enumerate(zip(speed_breakpoints,
-                                                                 speed_values))]
+                                                                 speed_values, strict=True))]
     levels = np.arange(1, S + 1, dtype=float)
     ends = np.full(K, np.inf)
     t_bar = 0.0

@@ -48,7 +48,7 @@ def emulate(doc: dict, index: int = 0) -> Emulated:
     streams, problem, theta0 = build_run(scenario)
     result = run_method(scenario, scenario.methods[index], problem, streams, theta0)
     assert result.status == "ok", result.message
-    rows = [dict(zip(result.columns, r)) for r in result.rows]
+    rows = [dict(zip(result.columns, r, strict=False)) for r in result.rows]
     times = np.array([r["time"] for r in rows[1:]], dtype=float)
     per_worker = np.asarray(result.extra["gradients_per_worker"], dtype=np.int64)
     return Emulated(times, rows, per_worker, list(result.events or []))

@@ -112,7 +112,7 @@ def test_fixed_times_predicted_equals_measured(tmp_path, capsys):
     assert rows["ignore"]["kind"] == "bound" and rows["ignore"]["check"] == "within bound"
     assert rows["ignore"]["predicted_low"] == pytest.approx(T + KAPPA, rel=1e-12)
     # ASGD: cycle c_i = τ_i + u_i, rate Σ 1/c_i, K-th update at the K-th smallest j·c_i
-    c = [t + u for t, u in zip(TAU, UP)]
+    c = [t + u for t, u in zip(TAU, UP, strict=True)]
     a = rows["asgd"]
     assert a["predicted"] == pytest.approx(sum(1 / x for x in c), rel=1e-12)
     assert a["predicted_time"] == pytest.approx(smallest(c, K)[-1], rel=1e-12)
