@@ -110,7 +110,7 @@ class DurationMatrix:
         fresh = not any(rest) and not any(self.cycle) and consts.count(None) == n
         if fresh:
             first = np.full(n, BLOCK, dtype=np.int64) if first is None else first
-            room = first + ROOM
+            room = np.maximum(first, BLOCK) + ROOM  # a refill of BLOCK fits in place
         else:
             room = [max(BLOCK, c) + ROOM + 2 * len(r)
                     for c, r in zip(self.cycle, rest, strict=True)]
