@@ -254,6 +254,17 @@ def test_clock_chain_inexact():
         assert fast_round.clock_chain(t0, ends) == now
 
 
+def stream_and_takes(models, seed: int, takes: int):
+    """A fresh stream of ``models`` (worker i's generator seeded ``seed + i``) and, per
+    worker, the first ``takes`` durations an identical stream's take() returns."""
+    def stream():
+        return DurationStream(models, [np.random.default_rng(seed + i)
+                                       for i in range(len(models))])
+
+    ref = stream()
+    return stream(), [[ref.take(i) for _ in range(takes)] for i in range(len(models))]
+
+
 @pytest.mark.parametrize("model", [
     Exponential(1.0), LogNormal(0.0, 0.5), Trace((1.0, 2.0, 3.0), "resample"),
     Trace((1.0, 2.0, 3.0, 4.0, 5.0), "replay"), Fixed(2.5),
@@ -262,13 +273,7 @@ def test_matrix_reads_like_take(model):
     """The read-ahead consumes each worker's stream exactly as take() does, and a hand
     back leaves the stream where take() would be."""
     n = 3
-
-    def stream():
-        return DurationStream([model] * n, [np.random.default_rng(s) for s in range(n)])
-
-    ref = stream()
-    ref_draws = [[ref.take(i) for _ in range(700)] for i in range(n)]
-    s = stream()
+    s, ref_draws = stream_and_takes([model] * n, 0, 700)
     for i in range(n):
         s.take(i)  # start mid-block
     m = fast_round.DurationMatrix(s)
@@ -292,13 +297,7 @@ def test_matrix_first_blocks_read_like_take():
     reads like take(), and a hand back leaves the stream where take() would be."""
     models = [LogNormal(0.0, 0.5), Exponential(2.0), LogNormal(1.0, 0.1)]
     n = len(models)
-
-    def stream():
-        return DurationStream(models, [np.random.default_rng(20 + i) for i in range(n)])
-
-    ref = stream()
-    ref_draws = [[ref.take(i) for _ in range(3000)] for i in range(n)]
-    s = stream()
+    s, ref_draws = stream_and_takes(models, 20, 3000)
     m = fast_round.DurationMatrix(s, np.array([1, 7, 300]))
     assert (m.end - m.pos).tolist() == [1, 7, 300]
     used = np.zeros(n, dtype=np.int64)
@@ -364,13 +363,7 @@ def test_matrix_regions_move_and_rebuild():
     models = [Fixed(0.5), LogNormal(0.0, 0.5), Trace((1.0, 2.0, 3.0), "replay"),
               Exponential(2.0), LogNormal(1.0, 0.1)]
     n = len(models)
-
-    def stream():
-        return DurationStream(models, [np.random.default_rng(10 + i) for i in range(n)])
-
-    ref = stream()
-    ref_draws = [[ref.take(i) for _ in range(30_000)] for i in range(n)]
-    s = stream()
+    s, ref_draws = stream_and_takes(models, 10, 30_000)
     m = fast_round.DurationMatrix(s)
     used = np.zeros(n, dtype=np.int64)
     rng = np.random.default_rng(3)
