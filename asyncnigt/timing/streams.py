@@ -90,7 +90,7 @@ class DurationStream:
 
     def pending(self) -> list[list[float]]:
         """Every worker's durations left in its current block (its next takes, in order)."""
-        return [b[k:] if b else [] for b, k in zip(self._blocks, self._pos, strict=True)]
+        return [b[k:] for b, k in zip(self._blocks, self._pos, strict=True)]
 
     def cycles(self) -> list[np.ndarray | None]:
         """Every worker's replayed trace (the cycle its durations repeat), or ``None``.
