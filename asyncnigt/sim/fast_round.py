@@ -76,7 +76,7 @@ SHRINK = 1.5  # kept lengths this many times the predicted ones are replaced by 
 ROOM = 64  # a read-ahead region's room beyond a refill (less makes rows compact more often)
 FIRST_MARGIN = 3.0  # a worker's first read-ahead block: E + FIRST_MARGIN·√E + FIRST_EXTRA
 FIRST_EXTRA = 16  # for E expected draws in the run (FastRounds._first_blocks), at most
-FIRST_BUDGET = 1 << 21  # max(BLOCK, FIRST_BUDGET // n) (16 MB of durations in all)
+FIRST_BUDGET = 1 << 21  # max(BLOCK·n, FIRST_BUDGET) in all (16 MB of durations for n ≤ 8192)
 _AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
@@ -539,8 +539,9 @@ class FastRounds:
         as the fewest its limits allow (time over T, without communication, so rather too
         many), worker i's expected draws as E_i = rounds × (c_i + 1) (the +1: the job in
         flight at the round's end), and it draws E_i + ``FIRST_MARGIN``·√E_i +
-        ``FIRST_EXTRA``, at most ``max(BLOCK, FIRST_BUDGET // n)``. None (``BLOCK`` each)
-        without a bound or with a mean that is not positive.
+        ``FIRST_EXTRA``, all scaled down to ``max(BLOCK·n, FIRST_BUDGET)`` durations in
+        total when they add up to more. None (``BLOCK`` each) without a bound or with a
+        mean that is not positive.
 
         Speed only, since draws do not depend on how they are split. ``BLOCK`` durations
         per worker, as the event-level stream draws them, are mostly wasted in short runs
@@ -564,10 +565,13 @@ class FastRounds:
                   if r is not None]
         if not rounds:
             return None
-        cap = max(BLOCK, FIRST_BUDGET // self.n)
         expected = min(rounds) * per_round
         want = expected + FIRST_MARGIN * np.sqrt(expected) + FIRST_EXTRA
-        return np.minimum(want, cap).astype(np.int64)
+        budget = max(BLOCK * self.n, FIRST_BUDGET)
+        total = float(want.sum())
+        if total > budget:  # scaled down to the budget
+            want *= budget / total
+        return np.maximum(want, 1).astype(np.int64)
 
     def _windows(self, starts, lengths, M) -> _Windows:
         """The round's candidates for these window lengths (None beyond ``MAX_WINDOW``);
