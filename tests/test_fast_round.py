@@ -338,6 +338,10 @@ def test_first_blocks_follow_the_run():
     m = blocks(StopRule(time=1e9))  # far beyond the budget: scaled down to it
     first = m.end - m.pos
     assert budget - n <= first.sum() <= budget and first[0] > 10 * first[-1]
+    # Malenia waits for the latest first completion (≈ τ_max + √(2 ln n) sd ≈ 2.1 τ_max
+    # here): its slowest worker completes about twice a round, plus the job in flight
+    m = blocks(StopRule(updates=20), "malenia")
+    assert (m.end - m.pos)[-1] == int(60 + 3 * np.sqrt(60) + 16)
     for unbounded in (StopRule(), None):
         m = blocks(unbounded, "malenia")
         assert ((m.end - m.pos) == fast_round.BLOCK).all()

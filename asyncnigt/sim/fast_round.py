@@ -446,7 +446,7 @@ class FastRounds:
         with np.errstate(divide="ignore"):
             positive = self.means > 0
             self.rates = np.where(positive, 1.0 / np.where(positive, self.means, 1.0), np.inf)
-        self.matrix = DurationMatrix(stream, self._first_blocks(stop, batch))
+        self.matrix = DurationMatrix(stream, self._first_blocks(stream.models, stop, batch))
         self.previous = np.zeros(self.n)
         self._same_start = np.empty(self.n)  # the starts of a round that all begin at t0
         self.handed_back = False
@@ -530,13 +530,15 @@ class FastRounds:
         # malenia: every worker once, and the harmonic condition at mean rates
         return max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
 
-    def _first_blocks(self, stop, M: int | None) -> np.ndarray | None:
+    def _first_blocks(self, models, stop, M: int | None) -> np.ndarray | None:
         """Each worker's first read-ahead block, sized for the whole run when the stop rule
         ``stop`` (a :class:`~asyncnigt.sim.engine.StopRule`) and the batch ``M`` bound it.
 
         A round is estimated as if every duration were its mean τ_i (the closed forms of
-        :mod:`asyncnigt.timing.theory`: Rennala's and Malenia's per-worker counts c_i and
-        round time T = max_i c_i τ_i; synchronous: b each and b·max τ_i), the run's rounds
+        :mod:`asyncnigt.timing.theory`: Rennala's per-worker counts c_i and round time
+        T = max_i c_i τ_i; synchronous: b each and b·max τ_i), except that a Malenia round
+        lasts at least the expected latest first completion, about max_i τ_i + √(2 ln n)
+        sd_i (the maximum of n normals), and then c_i = ⌊T/τ_i⌋; the run's rounds
         as the fewest its limits allow (time over T, without communication, so rather too
         many), worker i's expected draws as E_i = rounds × (c_i + 1) (the +1: the job in
         flight at the round's end), and it draws E_i + ``FIRST_MARGIN``·√E_i +
@@ -556,11 +558,17 @@ class FastRounds:
         if self.aggregation == "synchronous":
             per_round = np.full(self.n, M, dtype=np.int64)
             span = float(tau.max()) * M
-        else:
-            counts = (theory.rennala_round_counts if self.aggregation == "rennala"
-                      else theory.malenia_round_counts)(tau, M)
+        elif self.aggregation == "rennala":
+            counts = theory.rennala_round_counts(tau, M)
             span = float(np.max(counts * tau))
             per_round = counts + 1
+        else:
+            # Malenia waits for every worker's first gradient: with random durations the
+            # latest of n first completions, about max_i τ_i + √(2 ln n)·sd_i
+            sd = np.sqrt([m.var for m in models])
+            span = max(theory.malenia_round_time(tau, M),
+                       float(np.max(tau + math.sqrt(2 * math.log(self.n)) * sd)))
+            per_round = np.floor(span / tau) + 1
         gradients = int(per_round.sum()) if self.aggregation == "synchronous" else M
         rounds = [r for r in (stop.updates,
                               None if stop.gradients is None else stop.gradients / gradients,
