@@ -170,7 +170,8 @@ def measure(method: str, n: int, arrivals: int, repeats: int, noise: float = 0.0
     """Median arrivals/s of heapq, events and the default engine (and their checks).
 
     Round methods run at least ``min_rounds`` rounds, so that the first round (every
-    worker's first block of durations is drawn then, by every variant) is amortized."""
+    worker's first block of durations is drawn then, by every variant: 256 each, or the
+    run's expected use by the fast path's read-ahead) is amortized."""
     batch = batch or batch_for(method, n)
     if method == "asgd":
         updates = max(arrivals, min_rounds * n)
