@@ -22,6 +22,7 @@ from .timing.spec import LinkTime
 from .timing.streams import DurationStream
 
 EQUAL_WEIGHT = ("malenia", "synchronous")  # aggregations that weight every worker equally
+SPREAD_WARNING = 1e6  # compute-time spread from which rounds that wait for all are warned of
 
 
 def build_problem(scenario, streams: Streams):
@@ -30,7 +31,8 @@ def build_problem(scenario, streams: Streams):
     Message sizes of ``{latency, bandwidth}`` links depend on the dimension d, so link
     times are checked here. A heterogeneous problem run by a method that weights workers
     by their gradient counts is allowed (it shows that method's bias) but warned about
-    (:class:`~asyncnigt.errors.ScenarioWarning`; docs/scenarios.md).
+    (:class:`~asyncnigt.errors.ScenarioWarning`; docs/scenarios.md), and so are compute
+    times so spread that a Malenia round takes very long to emulate.
     """
     problem = make_problem(scenario.problem_kind, scenario.problem_params, streams, scenario.n)
     for side, models in (("upload", scenario.upload), ("download", scenario.download)):
@@ -40,9 +42,9 @@ def build_problem(scenario, streams: Streams):
             raise ScenarioError(f"workers.comm.{side}", "latency + bytes/bandwidth is not a "
                                 f"finite time (message of {8 * problem.dim} bytes unless "
                                 "`bytes` is given)") from None
-    message = heterogeneity_warning(scenario, problem)
-    if message:
-        warnings.warn(message, ScenarioWarning, stacklevel=2)
+    for message in (heterogeneity_warning(scenario, problem), spread_warning(scenario)):
+        if message:
+            warnings.warn(message, ScenarioWarning, stacklevel=2)
     return problem
 
 
@@ -57,6 +59,21 @@ def heterogeneity_warning(scenario, problem) -> str | None:
     return (f"the problem is heterogeneous and {', '.join(weighted)} weight workers by the "
             "gradients they send, so fast workers' objectives dominate (malenia_* and "
             "sync methods weight workers equally)")
+
+
+def spread_warning(scenario) -> str | None:
+    """Why a Malenia round would take very long to emulate, or ``None``: it waits for
+    every worker's gradient, so its fastest worker computes about max_i τ_i / min_i τ_i
+    gradients per round (mean times), one event each. Valid and emulated faithfully."""
+    waiting = [m.label for m in scenario.methods if METHODS[m.name].aggregation == "malenia"]
+    means = [m.mean for m in scenario.compute]
+    spread = max(means) / min(means)
+    if not waiting or not spread >= SPREAD_WARNING:
+        return None
+    return (f"workers.compute: the slowest worker's mean time is {spread:.3g} times the "
+            f"fastest's, and {', '.join(waiting)} wait for every worker in each round: the "
+            f"fastest computes about {spread:.3g} gradients per round, one event each to "
+            "emulate")
 
 
 def _links(models, dim: int) -> list:

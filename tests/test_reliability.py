@@ -279,6 +279,26 @@ def test_heterogeneous_problem_warns_about_count_weighted_methods(tmp_path, caps
         assert capsys.readouterr().err == ""
 
 
+def test_compute_spread_warns_about_malenia(tmp_path, capsys):
+    """Times [1e-7, 10]: a Malenia round needs about 1e8 events from the fast worker
+    (a fuzzed [1e-320, 10] once hung a test); Rennala rounds stop at their batch."""
+    path = tmp_path / "s.yaml"
+    path.write_text(edited(methods=[{"name": "malenia_sgd"}, {"name": "rennala_sgd"}]),
+                    encoding="utf-8")
+    spread = ["--set", "workers.n=2",
+              "--set", "workers.compute={model: fixed, times: [1e-7, 10]}"]
+    assert cli.main(["validate", str(path), *spread]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("asyncnigt: warning: workers.compute: the "
+                                               "slowest worker's mean time is 1e+08 times")
+    assert "malenia_sgd wait for every worker" in err[0] and "rennala" not in err[0]
+    for sets in (["methods=[{name: rennala_sgd}]"],
+                 ["workers.compute={model: fixed, times: [1e-5, 10]}"]):
+        more = [a for s in sets for a in ("--set", s)]
+        assert cli.main(["validate", str(path), *spread, *more]) == 0
+        assert capsys.readouterr().err == ""
+
+
 # ------------------------------------------------------------------ numeric guards
 
 
