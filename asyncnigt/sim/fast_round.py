@@ -534,17 +534,22 @@ class FastRounds:
         """Each worker's first read-ahead block, sized for the whole run when the stop rule
         ``stop`` (a :class:`~asyncnigt.sim.engine.StopRule`) and the batch ``M`` bound it.
 
-        A round is estimated as if every duration were its mean τ_i (the closed forms of
-        :mod:`asyncnigt.timing.theory`: Rennala's per-worker counts c_i and round time
-        T = max_i c_i τ_i; synchronous: b each and b·max τ_i), except that a Malenia round
-        lasts at least the expected latest first completion, about max_i τ_i + √(2 ln n)
-        sd_i (the maximum of n normals), and then c_i = ⌊T/τ_i⌋; the run's rounds
-        as the fewest its limits allow (time over T, without communication, so rather too
-        many), worker i's expected draws as E_i = rounds × (c_i + 1) (the +1: the job in
-        flight at the round's end), and it draws E_i + ``FIRST_MARGIN``·√E_i +
-        ``FIRST_EXTRA``, all scaled down to ``max(BLOCK·n, FIRST_BUDGET)`` durations in
-        total when they add up to more. None (``BLOCK`` each) without a bound, with a mean
-        that is not positive, or for M > ``FIRST_MAX_BATCH`` (Rennala's closed form sorts
+        Estimates, at the mean times τ_i:
+
+        * a round's time T and per-worker counts c_i: Rennala's closed forms of
+          :mod:`asyncnigt.timing.theory` (T = max_i c_i τ_i); synchronous b each and
+          b·max τ_i; Malenia at least the expected latest first completion, about
+          max_i τ_i + √(2 ln n)·sd_i (the maximum of n normals; it waits for every
+          worker), with c_i = ⌊T/τ_i⌋;
+        * the run's rounds: the fewest its limits allow (time over T, without
+          communication, so rather too many);
+        * worker i's draws: E_i = rounds × (c_i + 1) (the +1: the job in flight at the
+          round's end).
+
+        Worker i draws E_i + ``FIRST_MARGIN``·√E_i + ``FIRST_EXTRA``, all scaled down to
+        ``max(BLOCK·n, FIRST_BUDGET)`` durations in total when they add up to more. None
+        (``BLOCK`` each) without a bound, with a mean that is not positive, an estimate
+        that is not finite, or for M > ``FIRST_MAX_BATCH`` (Rennala's closed form sorts
         about M completions: 12 ms at M = 10⁵, n = 1000).
 
         Speed only, since draws do not depend on how they are split. ``BLOCK`` durations
@@ -574,7 +579,7 @@ class FastRounds:
                               None if stop.gradients is None else stop.gradients / gradients,
                               None if stop.time is None else stop.time / span)
                   if r is not None]
-        if not rounds:
+        if not rounds or not (math.isfinite(span) and np.isfinite(per_round).all()):
             return None
         expected = min(rounds) * per_round
         want = expected + FIRST_MARGIN * np.sqrt(expected) + FIRST_EXTRA
