@@ -85,8 +85,13 @@ class SyntheticOracle(Oracle):
     def gradients(self, points, workers) -> GradientBatch:
         p = self.problem
         workers = np.asarray(workers)
-        x = points - self.shifts[workers] if self.shifts is not None else points
-        g = p.gradient(x)
+        if self.shifts is None and points.ndim == 2 and points.strides[0] == 0 and len(points):
+            # every row is the same point (a round's query, broadcast): the gradient is
+            # row-wise, so it is computed once and repeated (the same values)
+            g = np.repeat(p.gradient(points[:1]), len(points), axis=0)
+        else:
+            x = points - self.shifts[workers] if self.shifts is not None else points
+            g = p.gradient(x)
         if self.rngs is not None:
             order = np.argsort(workers, kind="stable")
             sorted_w = workers[order]
