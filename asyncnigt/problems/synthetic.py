@@ -85,7 +85,7 @@ class SyntheticOracle(Oracle):
     def gradients(self, points, workers) -> GradientBatch:
         p = self.problem
         workers = np.asarray(workers)
-        if self.shifts is None and points.ndim == 2 and points.strides[0] == 0 and len(points):
+        if self.shifts is None and points.ndim == 2 and points.strides[0] == 0 and len(points) > 1:
             # every row is the same point (a round's query, broadcast): the gradient is
             # row-wise, so it is computed once and repeated (the same values)
             g = np.repeat(p.gradient(points[:1]), len(points), axis=0)
