@@ -9,6 +9,7 @@ import simpy
 
 from ..aggregation import AGGREGATIONS
 from ..threads import single_threaded_blas
+from .collector import fewer_collections
 from .recorder import NumericalError, Recorder
 from .round_server import RoundServer
 from .stream_server import StreamServer
@@ -75,9 +76,10 @@ def simulate(spec, params: dict, ctx: SimulationContext) -> SimulationResult:
     try:
         # overflow and NaN are reported by the recorder's and the servers' checks as one
         # NumericalError naming update and time, not as numpy warnings along the way; BLAS
-        # runs single-threaded (asyncnigt.threads)
-        with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore",
-                                                 divide="ignore"):
+        # runs single-threaded (asyncnigt.threads); the garbage collector passes less
+        # often (collector.py)
+        with single_threaded_blas(), fewer_collections(), np.errstate(
+                over="ignore", invalid="ignore", divide="ignore"):
             env.run(until=env.process(server.process()))
             theta = rule.params(server.state)
             rec.finish(theta)
