@@ -53,17 +53,25 @@ def round_workers() -> np.ndarray:
     return np.repeat(np.arange(N_WORKERS), per)
 
 
+MIN_ORACLE_SECONDS = 0.1  # a Pendulum round takes about 9 ms: time several per repeat
+
+
 def oracle_round(problem, theta, seed: int) -> tuple[int, float]:
-    """(environment steps, wall seconds) of one batched gradient call."""
+    """(environment steps, wall seconds) of batched gradient calls of a round's rows,
+    repeated (the oracle's next rows) until ``MIN_ORACLE_SECONDS`` have passed, so that a
+    short call's timing noise averages out."""
     oracle = problem.oracle(Streams(seed), N_WORKERS)
     workers = round_workers()
-    # warm up (environments are made on first use and pooled): a full round
-    oracle.gradients(np.broadcast_to(theta, (len(workers), theta.size)), workers)
-    t0 = time.perf_counter()
-    batch = oracle.gradients(np.broadcast_to(theta, (len(workers), theta.size)), workers)
-    wall = time.perf_counter() - t0
+    points = np.broadcast_to(theta, (len(workers), theta.size))
+    oracle.gradients(points, workers)  # warm up: environments are made on first use, pooled
+    steps, t0 = 0, time.perf_counter()
+    while True:
+        steps += int(oracle.gradients(points, workers).steps.sum())
+        wall = time.perf_counter() - t0
+        if wall >= MIN_ORACLE_SECONDS:
+            break
     oracle.close()
-    return int(batch.steps.sum()), wall
+    return steps, wall
 
 
 def naive_round(problem, theta, seed: int) -> tuple[int, float]:
