@@ -70,10 +70,11 @@ def spread_warning(scenario) -> str | None:
     spread = max(means) / min(means)
     if not waiting or not spread >= SPREAD_WARNING:
         return None
+    verb = "waits" if len(waiting) == 1 else "wait"
     return (f"workers.compute: the slowest worker's mean time is {spread:.3g} times the "
-            f"fastest's, and {', '.join(waiting)} wait for every worker in each round: the "
-            f"fastest computes about {spread:.3g} gradients per round, one event each to "
-            "emulate")
+            f"fastest's, and {', '.join(waiting)} {verb} for every worker in each round: "
+            f"the fastest computes about {spread:.3g} gradients per round, one event each "
+            "to emulate")
 
 
 def _links(models, dim: int) -> list:

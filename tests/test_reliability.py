@@ -291,7 +291,7 @@ def test_compute_spread_warns_about_malenia(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("asyncnigt: warning: workers.compute: the "
                                                "slowest worker's mean time is 1e+08 times")
-    assert "malenia_sgd wait for every worker" in err[0] and "rennala" not in err[0]
+    assert "malenia_sgd waits for every worker" in err[0] and "rennala" not in err[0]
     for sets in (["methods=[{name: rennala_sgd}]"],
                  ["workers.compute={model: fixed, times: [1e-5, 10]}"]):
         more = [a for s in sets for a in ("--set", s)]
