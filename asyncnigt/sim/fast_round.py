@@ -507,8 +507,12 @@ class FastRounds:
         """Window lengths from the mean rates over the expected round span (at least the
         last round's) and the previous round's counts (speed only: a window too short is
         detected and lengthened)."""
-        rates = self.rates
-        span = self._mean_span(M)
+        n, rates = self.n, self.rates
+        if self.aggregation == "rennala":
+            total = rates.sum()
+            span = M / total if total > 0 else 0.0
+        else:  # malenia: every worker once, and the harmonic condition at mean rates
+            span = max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
         if self.span[0] == M:
             span = max(span, self.span[1])
         start = t0 if starts is None else starts
@@ -520,15 +524,6 @@ class FastRounds:
         if self.aggregation == "rennala":
             np.minimum(lengths, M + 1, out=lengths)  # a worker contributes at most M
         return lengths
-
-    def _mean_span(self, M: int) -> float:
-        """A Rennala or Malenia round's expected virtual duration at the mean rates."""
-        n, rates = self.n, self.rates
-        if self.aggregation == "rennala":
-            total = rates.sum()
-            return M / total if total > 0 else 0.0
-        # malenia: every worker once, and the harmonic condition at mean rates
-        return max(float(self.means.max()), M * float(self.means.sum()) / (n * n))
 
     def _first_blocks(self, models, stop, M: int | None) -> np.ndarray | None:
         """Each worker's first read-ahead block, sized for the whole run when the stop rule

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from simpy.events import Event
 
 from ..aggregation import DONE, IDLE
 from .fast_round import FastRounds, applicable
@@ -153,7 +152,9 @@ class RoundServer:
         if out.events:
             rec.events.extend(out.events)
         self.available = out.available
-        yield _at(env, out.time)
+        # at virtual time exactly out.time: env.timeout(t − now) would land on
+        # now + (t − now), which in floating point can differ from t
+        yield queued_event(env, out.time)
         return out.counts
 
     def process(self):
@@ -209,9 +210,3 @@ def _rows(x: np.ndarray, k: int) -> np.ndarray:
     rows = np.ndarray((k, x.size), x.dtype, x, 0, (0, x.itemsize))
     rows.flags.writeable = False
     return rows
-
-
-def _at(env, t: float) -> Event:
-    """An event processed at virtual time exactly ``t`` (>= now): ``env.timeout(t − now)``
-    would land on ``now + (t − now)``, which in floating point can differ from ``t``."""
-    return queued_event(env, t)
