@@ -56,7 +56,8 @@ def heterogeneity_warning(scenario, problem) -> str | None:
                 if METHODS[m.name].aggregation not in EQUAL_WEIGHT]
     if not weighted:
         return None
-    return (f"the problem is heterogeneous and {', '.join(weighted)} weight workers by the "
+    verb = "weights" if len(weighted) == 1 else "weight"
+    return (f"the problem is heterogeneous and {', '.join(weighted)} {verb} workers by the "
             "gradients they send, so fast workers' objectives dominate (malenia_* and "
             "sync methods weight workers equally)")
 

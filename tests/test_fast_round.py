@@ -189,8 +189,10 @@ def test_inexact_clock_steps(seed):
     assert found > 0
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_non_finite_durations_fall_back():
-    """Durations that overflow: the event path raises at the same instant."""
+    """Durations that overflow: the event path raises at the same instant (and the fast
+    path's sizing of its first read-ahead prints no overflow warning)."""
     doc = scenario_doc({"model": "exponential", "mean": 1e308},
                        {"name": "rennala_sgd", "batch": 20}, n=8, events=100, stop={"updates": 30})
     run = assert_same(doc)

@@ -273,6 +273,8 @@ def test_heterogeneous_problem_warns_about_count_weighted_methods(tmp_path, caps
     assert len(err) == 1 and err[0].startswith("asyncnigt: warning: the problem is heterogeneous")
     assert "rennala_nigt, asgd, afedpg weight workers" in err[0]
     assert "malenia_nigt," not in err[0] and "sync_nigt," not in err[0]
+    assert cli.main(["validate", str(path), "--set", "methods=[{name: rennala_nigt}]"]) == 0
+    assert "and rennala_nigt weights workers" in capsys.readouterr().err
     # equal-weight methods only, or a homogeneous problem: no warning
     for sets in (["problem.heterogeneity=0"], ["methods=[{name: malenia_nigt}, {name: sync_pg}]"]):
         assert cli.main(["validate", str(path), *(a for s in sets for a in ("--set", s))]) == 0

@@ -446,7 +446,9 @@ class FastRounds:
         with np.errstate(divide="ignore"):
             positive = self.means > 0
             self.rates = np.where(positive, 1.0 / np.where(positive, self.means, 1.0), np.inf)
-        self.matrix = DurationMatrix(stream, self._first_blocks(stream.models, stop, batch))
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite estimate: None
+            first = self._first_blocks(stream.models, stop, batch)
+        self.matrix = DurationMatrix(stream, first)
         self.previous = np.zeros(self.n)
         self._same_start = np.empty(self.n)  # the starts of a round that all begin at t0
         self.handed_back = False
