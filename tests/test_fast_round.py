@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from asyncnigt.results import csv_text
 from asyncnigt.runner import events_text, run_scenario
 from asyncnigt.scenario import parse_scenario
-from asyncnigt.sim import fast_round, round_server
+from asyncnigt.sim import clock_replay, fast_round, malenia_replay, read_ahead, round_server
 from asyncnigt.timing.durations import Exponential, Fixed, LogNormal, Trace
 from asyncnigt.timing.streams import DurationStream
 
@@ -242,7 +242,7 @@ def test_clock_chain(t0, steps, scale):
     now = t0
     for e in ends.tolist():
         now = now + (e - now)
-    assert fast_round.clock_chain(t0, ends) == now
+    assert clock_replay.clock_chain(t0, ends) == now
 
 
 def test_clock_chain_inexact():
@@ -253,7 +253,7 @@ def test_clock_chain_inexact():
         now = t0
         for e in ends.tolist():
             now = now + (e - now)
-        assert fast_round.clock_chain(t0, ends) == now
+        assert clock_replay.clock_chain(t0, ends) == now
 
 
 def stream_and_takes(models, seed: int, takes: int):
@@ -278,7 +278,7 @@ def test_matrix_reads_like_take(model):
     s, ref_draws = stream_and_takes([model] * n, 0, 700)
     for i in range(n):
         s.take(i)  # start mid-block
-    m = fast_round.DurationMatrix(s)
+    m = read_ahead.DurationMatrix(s)
     used = np.zeros(n, dtype=np.int64)
     rng = np.random.default_rng(1)
     for _ in range(20):
@@ -300,7 +300,7 @@ def test_matrix_first_blocks_read_like_take():
     models = [LogNormal(0.0, 0.5), Exponential(2.0), LogNormal(1.0, 0.1)]
     n = len(models)
     s, ref_draws = stream_and_takes(models, 20, 3000)
-    m = fast_round.DurationMatrix(s, np.array([1, 7, 300]))
+    m = read_ahead.DurationMatrix(s, np.array([1, 7, 300]))
     assert (m.end - m.pos).tolist() == [1, 7, 300]
     used = np.zeros(n, dtype=np.int64)
     for step in ([0, 0, 0], [1, 5, 100], [40, 3, 250], [700, 900, 1]):
@@ -355,7 +355,7 @@ def test_matrix_grows_for_long_windows():
     models = [Fixed(0.5), LogNormal(0.0, 0.5), Fixed(2.0)]
     s = DurationStream(models, [np.random.default_rng(i) for i in range(3)])
     ref = DurationStream(models, [np.random.default_rng(i) for i in range(3)])
-    m = fast_round.DurationMatrix(s)
+    m = read_ahead.DurationMatrix(s)
     need = np.array([3000, 1500, 5000])
     m.ensure(need)
     for i in range(3):
@@ -371,7 +371,7 @@ def test_matrix_regions_move_and_rebuild():
               Exponential(2.0), LogNormal(1.0, 0.1)]
     n = len(models)
     s, ref_draws = stream_and_takes(models, 10, 30_000)
-    m = fast_round.DurationMatrix(s)
+    m = read_ahead.DurationMatrix(s)
     used = np.zeros(n, dtype=np.int64)
     rng = np.random.default_rng(3)
     rebuilds = 0
@@ -390,11 +390,11 @@ def test_matrix_regions_move_and_rebuild():
     for i in range(n):
         assert [s.take(i) for _ in range(300)] == ref_draws[i][used[i]: used[i] + 300]
 
+
 def test_malenia_exact_replay_fallback(monkeypatch):
     """When the quick Malenia stop cannot decide a float test it defers to the exact
     replay of every arrival; force that path and compare with the event level."""
-    monkeypatch.setattr(fast_round.FastRounds, "_malenia_quick",
-                        staticmethod(lambda *a: fast_round._AMBIGUOUS))
+    monkeypatch.setattr(fast_round, "malenia_quick", lambda *a: malenia_replay.AMBIGUOUS)
     doc = scenario_doc({"model": "lognormal", "mean": {"preset": "sqrt"}, "sigma": 0.5},
                        {"name": "malenia_sgd", "batch": 30}, n=12, stop={"updates": 6})
     assert_same(doc)

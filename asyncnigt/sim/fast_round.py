@@ -19,27 +19,26 @@ event per gradient:
   (``math.fsum`` and rationals at equality) the same check is made. While that float sum
   is known only up to its rounding bound, a test closer to the threshold than the bound
   falls back to replaying every arrival in order with the tracker's exact operations
-  (:meth:`FastRounds._malenia_stop`), so the decision is the tracker's in every case;
+  (:mod:`asyncnigt.sim.malenia_replay`), so the decision is the tracker's in every case;
 * **synchronous** (b per worker): every worker's first b completions; the round ends at
   the largest.
 
 Candidates are per-worker windows of the next L_i durations (L_i predicted from the
 duration means and the last round, then kept from round to round while every worker
-starts with the round, and re-checked every ``RECHECK_EVERY`` rounds);
-a worker whose window might hide a selected completion gets a longer window and the
-selection is redone, so predictions only affect speed. Windows are gathered from
-:class:`DurationMatrix`, a ragged read-ahead (one region per worker) of the method's
-:class:`~asyncnigt.timing.streams.DurationStream` that consumes each worker's durations
-exactly as ``take`` would: after a round a worker has used one draw per started job
-(the processed ones and, except for the worker that ended the round and idle workers, the
-in-flight one; under ``ignore`` a job that had not started at the round's end gives its
-draw back, as ``untake`` does).
+starts with the round, and re-checked every ``RECHECK_EVERY`` rounds); a worker whose
+window might hide a selected completion gets a longer window and the selection is redone,
+so predictions only affect speed (:mod:`asyncnigt.sim.round_windows`). Windows are
+gathered from :class:`~asyncnigt.sim.read_ahead.DurationMatrix`, a ragged read-ahead (one
+region per worker) of the method's :class:`~asyncnigt.timing.streams.DurationStream`
+that consumes each worker's durations exactly as ``take`` would: after a round a worker
+has used one draw per started job (the processed ones and, except for the worker that
+ended the round and idle workers, the in-flight one; under ``ignore`` a job that had not
+started at the round's end gives its draw back, as ``untake`` does).
 
 The virtual clock is reproduced too: SimPy sets ``now`` to ``armed_at + (end − armed_at)``
 where the pool armed its timeout at the previous processed completion, which in floating
-point is not always ``end``; :func:`clock_chain` replays that chain over the processed
-completions (vectorized, with a scalar loop only where a step is inexact), and
-:func:`sterbenz_clock` skips it (and the sort) when every step is provably exact.
+point is not always ``end``; :mod:`asyncnigt.sim.clock_replay` replays that chain over the
+processed completions, or skips it when every step is provably exact.
 
 Most rounds take a lean path: under ``cancel`` without event records, when the round's
 last arrival is not tied with another candidate (Rennala: :func:`_rennala_distinct`;
@@ -56,6 +55,7 @@ started jobs include a non-finite duration, or whose windows would grow beyond
 same :class:`~asyncnigt.sim.recorder.NumericalError` at the same instant (or runs as before).
 """
 
+
 from __future__ import annotations
 
 import math
@@ -64,220 +64,26 @@ from functools import partial
 
 import numpy as np
 
-from ..aggregation.malenia import _harmonic_ok
 from ..timing import theory
 from ..timing.streams import BLOCK
+from .clock_replay import clock_chain, sterbenz_clock
+from .malenia_replay import AMBIGUOUS, malenia_quick, malenia_stop
+from .read_ahead import DurationMatrix
+from .round_windows import Layout, Windows, lengthen
 
 MAX_WINDOW = 50_000_000  # candidate durations of one round beyond which the events path runs
-TAIL_ROWS = 48  # workers below which long windows are summed as one rectangle
-ELEMENTS_PER_ADD = 100  # candidates that cost about as much as one numpy call
 RECHECK_EVERY = 16  # rounds between checks that kept window lengths are not too long
 SHRINK = 1.5  # kept lengths this many times the predicted ones are replaced by those
-ROOM = 64  # a read-ahead region's room beyond a refill (less makes rows compact more often)
 FIRST_MARGIN = 3.0  # a worker's first read-ahead block: E + FIRST_MARGIN·√E + FIRST_EXTRA
 FIRST_EXTRA = 16  # for E expected draws in the run (FastRounds._first_blocks), at most
 FIRST_BUDGET = 1 << 21  # max(BLOCK·n, FIRST_BUDGET) in all (16 MB of durations for n ≤ 8192)
 FIRST_MAX_BATCH = 100_000  # larger batches keep first blocks of BLOCK
-_AMBIGUOUS = object()  # Malenia: float sums too close to call without the exact replay
 
 
 def applicable(ctx, pool_speeds) -> bool:
     """Whether the fast path reproduces the event-level path for this context."""
     return (not ctx.per_step and pool_speeds is None and hasattr(ctx.compute, "supports_blocks")
             and ctx.compute.supports_blocks())
-
-
-class DurationMatrix:
-    """Read-ahead of a :class:`DurationStream`, ragged: worker i's next durations are
-    ``data[pos[i]:end[i]]`` inside its own region ``data[base[i] : base[i] + room[i]]``
-    (``pos`` and ``end`` are absolute indices into ``data``), so a fast worker's long
-    windows do not widen every row. Durations are drawn from the worker's generator in
-    order: a refill draws what the row lacks, at least ``BLOCK``, in one call (draws are
-    sequential, so the values do not depend on how they are split: see
-    :mod:`asyncnigt.timing.streams`); a replayed trace's row is refilled by whole cycles;
-    a fixed duration's region simply holds the constant. A row without room at its end
-    moves its unconsumed durations to the front of its region, or to a region twice as
-    large at the end of ``data`` (which is rebuilt, compacted, when full).
-    :meth:`hand_back` writes the unconsumed durations back into the stream."""
-
-    def __init__(self, stream, first: np.ndarray | None = None):
-        self.stream = stream
-        n = self.n = stream.n
-        consts = self.const = stream.constants()  # per worker: its fixed duration, or None
-        rest = stream.pending()
-        self.models, self.rngs = stream.models, stream.rngs
-        self.traces = stream.cycles()  # a replayed trace's cycle, None for a drawn row
-        self.cycle = [0 if t is None else t.size for t in self.traces]
-        fresh = not any(rest) and not any(self.cycle) and consts.count(None) == n
-        if fresh:
-            first = np.full(n, BLOCK, dtype=np.int64) if first is None else first
-            room = np.maximum(first, BLOCK) + ROOM  # a refill of BLOCK fits in place
-        else:
-            room = [max(BLOCK, c) + ROOM + 2 * len(r)
-                    for c, r in zip(self.cycle, rest, strict=True)]
-        self.room = np.array(room, dtype=np.int64)
-        self.base = np.zeros(n, dtype=np.int64)
-        np.cumsum(self.room[:-1], out=self.base[1:])
-        self.top = int(self.room.sum())  # data[top:] is free
-        self.data = np.empty(2 * self.top)
-        self.pos = self.base.copy()
-        if fresh:
-            # a run's start, all rows drawn from generators: every round starts a job on
-            # every worker, so each row draws its first block now (``first``: its size)
-            data = self.data
-            for b, k, m, rng in zip(self.base.tolist(), first.tolist(), self.models, self.rngs,
-                                    strict=True):
-                data[b: b + k] = m.sample(rng, 0.0, k)
-            self.end = self.base + first
-            return
-        self.end = self.base.copy()
-        for i, r in enumerate(rest):
-            if r:
-                b = int(self.base[i])
-                self.data[b: b + len(r)] = r
-                self.end[i] = b + len(r)
-        for i in (i for i, c in enumerate(consts) if c is not None):
-            b, k = int(self.base[i]), int(self.room[i])
-            self.data[b: b + k] = consts[i]
-            self.end[i] = b + k
-
-    def next(self, i: int, k: int) -> np.ndarray:
-        """Worker i's next ``k`` durations (they must be available: :meth:`ensure`)."""
-        return self.data[self.pos[i]: self.pos[i] + k]
-
-    def ensure(self, need: np.ndarray) -> None:
-        """Make at least ``need[i]`` durations of every worker i available."""
-        short = np.flatnonzero(self.end - self.pos < need)
-        if short.size == 0:
-            return
-        rows = short.tolist()
-        p, e, want = self.pos[short].tolist(), self.end[short].tolist(), need[short].tolist()
-        base, room = self.base[short].tolist(), self.room[short].tolist()
-        cycle, const = self.cycle, self.const
-        draws, moved, extra = [], [], 0
-        for r, (i, a, b, w) in enumerate(zip(rows, p, e, want, strict=True)):
-            if const[i] is not None:
-                k, over = 0, w > room[r]
-            else:  # draw what the row lacks, at least a block (whole cycles for a replay)
-                lack, c = a + w - b, cycle[i]
-                k = -(-lack // c) * c if c else (lack if lack > BLOCK else BLOCK)
-                over = b - a + k > room[r]
-            draws.append(k)
-            if over:  # the row needs a larger region
-                room[r] = max(2 * room[r], b - a + k + ROOM, w)
-                moved.append(r)
-                extra += room[r]
-        if moved:
-            if self.top + extra > self.data.size:
-                self._rebuild(self.top + extra)
-                p, e = self.pos[short].tolist(), self.end[short].tolist()
-                base = self.base[short].tolist()
-            for r in moved:  # new regions at the top of data
-                base[r], self.top = self.top, self.top + room[r]
-        data, models, rngs, traces = self.data, self.models, self.rngs, self.traces
-        for r, (i, a, b, k) in enumerate(zip(rows, p, e, draws, strict=True)):
-            lo = base[r]
-            if const[i] is not None:  # the region holds the constant
-                data[lo: lo + room[r]] = const[i]
-                p[r], e[r] = lo, lo + room[r]
-                continue
-            if a < lo or b + k > lo + room[r]:  # moved, or no room at the end: to the front
-                data[lo: lo + b - a] = data[a:b]
-                b, p[r] = lo + b - a, lo
-            c = cycle[i]
-            if c:
-                for _ in range(k // c):
-                    data[b: b + c] = traces[i]
-                    b += c
-            else:
-                data[b: b + k] = models[i].sample(rngs[i], 0.0, k)
-                b += k
-            e[r] = b
-        self.pos[rows], self.end[rows] = p, e
-        if moved:
-            self.base[rows], self.room[rows] = base, room
-
-    def _rebuild(self, used: int) -> None:
-        """A new ``data`` of twice ``used`` values (at least) with the rows' regions packed
-        in worker order (live durations copied, free space dropped)."""
-        live = self.end - self.pos
-        base = np.zeros(self.n, dtype=np.int64)
-        np.cumsum(self.room[:-1], out=base[1:])
-        top = int(self.room.sum())
-        data = np.empty(2 * max(used, top))
-        total = int(live.sum())
-        if total:
-            first = np.repeat(np.cumsum(live) - live, live)
-            k = np.arange(total) - first  # rank of each live duration in its row
-            data[np.repeat(base, live) + k] = self.data[np.repeat(self.pos, live) + k]
-        self.data, self.base, self.top = data, base, top
-        self.pos, self.end = base.copy(), base + live
-
-    def advance(self, used: np.ndarray) -> None:
-        """Worker i has consumed ``used[i]`` more durations."""
-        self.pos += used
-
-    def advance_cancelled(self, counts: np.ndarray, last: int) -> None:
-        """A round under ``cancel``: every worker used counts_i + 1 durations (its
-        cancelled job's too), except worker ``last``, which ended the round and started
-        nothing (``advance(counts + 1 − e_last)`` without the temporary arrays)."""
-        pos = self.pos
-        pos += counts
-        pos += 1
-        pos[last] -= 1
-
-    def hand_back(self) -> None:
-        """Write the unconsumed read-ahead back into the stream (for event-level rounds)."""
-        for i in (i for i, c in enumerate(self.const) if c is None):
-            self.stream.set_remaining(i, self.data[self.pos[i]: self.end[i]].tolist())
-
-
-def clock_chain(t0: float, ends: np.ndarray) -> float:
-    """The virtual time after processing the completions ``ends`` (sorted) from ``t0``,
-    as SimPy computes it: now ← now + (end − now) at each step."""
-    if ends.size == 0:
-        return t0
-    start = 0
-    now = t0
-    while True:
-        e = ends[start:]
-        prev = np.empty_like(e)
-        prev[0] = now
-        prev[1:] = e[:-1]
-        bad = np.flatnonzero(prev + (e - prev) != e)
-        if bad.size == 0:
-            return float(ends[-1])
-        k = start + int(bad[0])
-        # steps before k were exact, so now == ends[k-1] (or t0 when k == start)
-        now = float(ends[k - 1]) if k > start else now
-        for x in ends[k:].tolist():
-            now = now + (x - now)
-            k += 1
-            if now == x:  # back on the exact track: vectorize again from the next one
-                break
-        else:
-            return now
-        start = k
-        if start == ends.size:
-            return now
-
-
-def sterbenz_clock(t0: float, top: float, values) -> float:
-    """:func:`clock_chain` over the sorted processed completions, whose maximum is ``top``
-    and which ``values()`` returns unsorted; the sort is skipped when every ``end`` lies
-    in [t0, 2·t0] with t0 > 0: each step's difference end − now is then exact (Sterbenz's
-    lemma) and so is now + (end − now) = end, so the clock ends at ``top``."""
-    if t0 > 0 and top <= 2 * t0:
-        return float(top)
-    return clock_chain(t0, np.sort(values()))
-
-
-def _lengthen(win, short: np.ndarray, limit: int | None = None) -> np.ndarray:
-    """Window lengths for a retry: the ``short`` workers' windows doubled (at most
-    ``limit``), the others' as requested before the layout's tail rounded them up (so
-    that the rounding does not stick once the lengths are kept from round to round)."""
-    longer = 2 * win.lengths if limit is None else np.minimum(2 * win.lengths, limit)
-    return np.where(short, longer, win.layout.source)
 
 
 def _rennala_distinct(win, M: int):
@@ -310,131 +116,6 @@ class RoundOutcome:
     events: list | None  # the event-level path's records of this round, in order
 
 
-class _Layout:
-    """The staircase shape of a set of window lengths (see :class:`_Windows`); it depends
-    on the lengths only, so rounds with the same window lengths reuse it, with its
-    candidate buffer ``flat`` and the views of its blocks."""
-
-    def __init__(self, lengths: np.ndarray):
-        n = lengths.size
-        self.source = lengths
-        rank = np.argsort(-lengths)  # workers, longest windows first (any tie order)
-        top = int(lengths[rank[0]])
-        # a_j = number of workers with L > j, for j = 0..top-1
-        a = n - np.cumsum(np.bincount(lengths, minlength=top + 1)[:top])
-        tail = _tail(a)
-        if tail < top:
-            a[tail:] = a[tail]
-            lengths = lengths.copy()
-            lengths[rank[: a[tail]]] = top
-        self.lengths, self.rank, self.a, self.top, self.tail = lengths, rank, a, top, tail
-        self.place = np.empty(n, dtype=np.int64)  # place[worker] = its rank
-        self.place[rank] = np.arange(n)
-        self.offs = offs = np.zeros(top + 1, dtype=np.int64)
-        np.cumsum(a, out=offs[1:])
-        total = int(offs[-1])
-        self.job0 = job = np.repeat(np.arange(top), a)  # job index (0-based) of each element
-        self.pos = pos = np.arange(total) - offs[job]  # rank of its worker
-        self.worker = rank[pos]
-        self.last_idx = offs[lengths - 1] + self.place  # each worker's last candidate
-        self.o, self.a_list = offs.tolist(), a.tolist()
-        self.flat = np.empty(total)  # the candidates of the round being computed
-        self.idx = np.empty(total, dtype=np.int64)
-        o, f = self.o, self.flat
-        self.steps = [(f[o[j - 1]: o[j - 1] + k], f[o[j]: o[j] + k])  # jobs j and j + 1
-                      for j, k in enumerate(self.a_list[1:tail], 1)]
-        self.rectangle = None
-        if tail < top:
-            r = self.a_list[tail]
-            block = self.flat[self.o[tail]:].reshape(top - tail, r)
-            prev = self.flat[self.o[tail - 1]: self.o[tail - 1] + r] if tail else None
-            self.rectangle = (block, prev)
-
-
-def _tail(a: np.ndarray) -> int:
-    """The job number from which the few workers left (at most ``TAIL_ROWS``) all get the
-    longest window, so that their blocks form a rectangle summed by one accumulate
-    instead of one small vector addition per job number: the one minimizing a cost of
-    one addition per job number before it plus every candidate (the rectangle's padding
-    included) at 1/``ELEMENTS_PER_ADD`` of an addition. ``len(a)``: no rectangle."""
-    top = a.size
-    t = np.arange(top + 1)
-    before = np.concatenate(([0], np.cumsum(a)))  # candidates in the blocks before t
-    height = np.append(a, 0)
-    cost = t + (before + (top - t) * height) / ELEMENTS_PER_ADD
-    cost[(height > TAIL_ROWS) | (top - t <= 2)] = np.inf  # rectangles of few rows only
-    cost[top] = top + before[top] / ELEMENTS_PER_ADD
-    return int(np.argmin(cost))
-
-
-class _Windows:
-    """Candidate completions of one round: worker i's next L_i jobs from its start s_i.
-
-    Workers are ranked by decreasing L_i; the completions are stored job-major as a
-    staircase: block j (jobs number j + 1) holds the ``a_j`` workers with L_i > j, in rank
-    order, at ``flat[off_j : off_j + a_j]``. The running sums are then one vector addition
-    per job number, block j-1's prefix plus block j, which is the float operation of the
-    event-level pool (``end = start + d``) for every worker at once. ``flat`` is the
-    layout's buffer: valid until the next round with the same layout.
-    """
-
-    def __init__(self, matrix: DurationMatrix, starts: np.ndarray, layout: _Layout,
-                 common_start: bool = False):
-        self.starts, self.layout = starts, layout
-        self.lengths, self.rank, self.place = layout.lengths, layout.rank, layout.place
-        self.offs, self.job0, self.pos = layout.offs, layout.job0, layout.pos
-        matrix.ensure(layout.lengths)
-        idx = layout.idx
-        np.take(matrix.pos, layout.worker, out=idx)
-        idx += layout.job0
-        self.flat = flat = np.take(matrix.data, idx, out=layout.flat, mode="clip")
-        a0 = layout.a_list[0]
-        if common_start:  # every worker starts at the same instant
-            flat[:a0] += starts[0]
-        else:
-            flat[:a0] += starts[layout.rank]
-        for prev, block in layout.steps:
-            np.add(prev, block, out=block)
-        if layout.rectangle is not None:
-            block, prev = layout.rectangle
-            if prev is not None:
-                block[0] += prev
-            np.cumsum(block, axis=0, out=block)
-
-    def locate(self, idx: np.ndarray):
-        """Worker and job number (1-based) of the completions ``flat[idx]``."""
-        return self.rank[self.pos[idx]], self.job0[idx] + 1
-
-    def count_rows(self, idx: np.ndarray) -> np.ndarray:
-        """Per worker, how many of the completions ``flat[idx]`` are its."""
-        return np.bincount(self.pos[idx], minlength=self.starts.size)[self.place]
-
-    def value(self, counts: np.ndarray, offset: int) -> np.ndarray:
-        """c_{i, counts_i + offset} for every worker i (job 0 = its start s_i); the job
-        must lie within the worker's window."""
-        j = counts + offset
-        idx = self.offs[np.maximum(j - 1, 0)] + self.place
-        return np.where(j > 0, self.flat[idx], self.starts)
-
-    def in_flight(self, counts: np.ndarray):
-        """Start and end of every worker's job number counts_i + 1."""
-        place = self.place
-        end = self.flat[self.offs[counts] + place]
-        start = np.where(counts > 0, self.flat[self.offs[np.maximum(counts - 1, 0)] + place],
-                         self.starts)
-        return start, end
-
-    @property
-    def last(self) -> np.ndarray:
-        """Each worker's last candidate completion."""
-        return self.value(self.lengths, 0)
-
-    def job_starts(self, idx: np.ndarray, workers: np.ndarray, jobs: np.ndarray) -> np.ndarray:
-        """Start of each completion ``flat[idx]``: the worker's previous one, or s_i."""
-        prev = self.offs[np.maximum(jobs - 2, 0)] + self.pos[idx]
-        return np.where(jobs > 1, self.flat[prev], self.starts[workers])
-
-
 class FastRounds:
     """Rounds of one method computed in numpy (see the module docstring)."""
 
@@ -454,7 +135,7 @@ class FastRounds:
         self.handed_back = False
         self._available = (None, None)  # (list given by the last outcome, its array)
         self._lengths = (None, None)  # (M, window lengths that worked) when all start together
-        self._layout = None  # the last _Layout built
+        self._layout = None  # the last Layout built
         self.span = (None, 0.0)  # (M, virtual duration) of the last fast round
         self._M = None  # the batch of the round being computed
 
@@ -586,7 +267,7 @@ class FastRounds:
             want *= budget / total
         return np.maximum(want, 1).astype(np.int64)
 
-    def _windows(self, starts, lengths, M) -> _Windows:
+    def _windows(self, starts, lengths, M) -> Windows:
         """The round's candidates for these window lengths (None beyond ``MAX_WINDOW``);
         remembers the lengths, so that the next round with the same M (and everyone
         starting together) reuses them and their layout."""
@@ -594,10 +275,10 @@ class FastRounds:
         if layout is None or layout.source is not lengths:
             if int(lengths.sum()) > MAX_WINDOW:
                 return None
-            layout = self._layout = _Layout(lengths)
+            layout = self._layout = Layout(lengths)
         if self._common:
             self._lengths = (M, lengths)
-        return _Windows(self.matrix, starts, layout, self._common)
+        return Windows(self.matrix, starts, layout, self._common)
 
     def _rennala(self, t0, starts, lengths, M, k, with_events):
         lean = not with_events and self.in_flight == "cancel"
@@ -613,7 +294,7 @@ class FastRounds:
             if found is not None:  # the common case: no tie at the M-th arrival
                 counts, chosen, iv = found
                 if (counts >= win.lengths).any():
-                    lengths = _lengthen(win, counts >= win.lengths, M + 1)
+                    lengths = lengthen(win, counts >= win.lengths, M + 1)
                     continue
                 last_worker = int(win.layout.worker[iv])
                 return self._cancel_round(t0, counts, last_worker, flat[iv],
@@ -631,7 +312,7 @@ class FastRounds:
             counts = win.count_rows(picked)
             saturated = counts >= win.lengths
             if saturated.any():
-                lengths = _lengthen(win, saturated, M + 1)
+                lengths = lengthen(win, saturated, M + 1)
                 continue
             last_worker = int(win.rank[win.pos[tied[need - 1]]])
             if with_events:
@@ -651,11 +332,11 @@ class FastRounds:
                 return None  # a non-finite duration ahead: the event path decides
             horizon = last.min()
             if not with_events:
-                found = self._malenia_quick(win, horizon, n, M, threshold)
+                found = malenia_quick(win, horizon, n, M, threshold)
                 if found is None:  # the stop lies beyond the windows: lengthen them
                     lengths = self._reach(win, t0, last, horizon)
                     continue
-                if found is not _AMBIGUOUS:
+                if found is not AMBIGUOUS:
                     counts, last_worker, values, top = found
                     if self.in_flight == "cancel":
                         return self._cancel_round(t0, counts, last_worker, top, values,
@@ -666,7 +347,7 @@ class FastRounds:
             w, j = win.locate(inside)
             order = np.lexsort((j, w, win.flat[inside]))
             w, j, inside = w[order], j[order], inside[order]
-            q = self._malenia_stop(w, j, n, M, threshold)
+            q = malenia_stop(w, j, n, M, threshold)
             if q is not None:
                 counts = np.bincount(w[: q + 1], minlength=n)
                 return self._finish(t0, win, counts, int(w[q]), k, picked=inside[: q + 1],
@@ -691,123 +372,6 @@ class FastRounds:
         factor = np.where(np.isfinite(factor), np.clip(factor, 1.25, 64.0), 2.0)
         longer = np.ceil(win.lengths * factor).astype(np.int64) + 1
         return np.where(last < target, longer, win.layout.source)
-
-    @staticmethod
-    def _malenia_quick(win, horizon, n, M, threshold):
-        """Malenia's stop without sorting the arrivals before the last worker's first.
-
-        Until every worker has a gradient the tracker only accumulates its float sum
-        S = Σ 1/M_i, so the counts at that arrival are per-worker counts below it, and S
-        there equals Σ 1/M_i up to the tracker's rounding, bounded by ``tol``. Later
-        arrivals are sorted and replayed: while S is known only within ``tol``, each
-        "S > threshold" test is decided when it is clear by more than ``tol`` (else
-        ``_AMBIGUOUS``: the caller replays every arrival exactly); once the tracker has
-        re-checked exactly, it holds the fsum and the replay is exact. Returns
-        (counts, last worker, a function giving the processed arrivals' times unsorted,
-        the latest of them) for :func:`sterbenz_clock`, None when the stop is not below
-        ``horizon``, or ``_AMBIGUOUS``.
-        """
-        flat = win.flat
-        first = flat[: n]  # c_i1: block 1 holds every worker (L_i >= 1), in rank order
-        r = int(np.argmax(first))
-        top = first[r]
-        if not top < horizon:
-            return None
-        if np.count_nonzero(flat == top) == 1:  # no tie: the arrivals up to c_i*1
-            i_star = int(win.rank[r])
-            done = np.flatnonzero(flat <= top)
-        else:
-            i_star = int(np.flatnonzero(flat[win.place] == top)[-1])  # ties: largest index
-            done = np.flatnonzero(flat < top)
-            tied = np.flatnonzero(flat == top)
-            tw, tj = win.locate(tied)
-            done = np.concatenate((done, tied[(tw < i_star) | ((tw == i_star) & (tj == 1))]))
-        counts = np.bincount(win.layout.worker[done], minlength=n)
-        k0 = done.size
-        unit = 2.0**-53
-        s = float(np.sum(1.0 / counts))
-        post = None
-        start, base, exact_mode, last_worker = 0, s, False, i_star
-        # the arrival that completed the set of workers: the tracker tests it first
-        while True:
-            if not exact_mode:
-                tol = 4 * unit * n * (k0 + start + n)
-            if start == 0:
-                value = base
-                if not exact_mode and abs(value - threshold) <= tol:
-                    return _AMBIGUOUS
-                if not value > threshold:
-                    # the tracker re-checks with the fsum, within tol + n·2⁻⁵³ of value:
-                    # no need to compute it when the test is clear by more than that
-                    if value < (n * n / M) * (1 - 1e-9) - 2 * tol:
-                        return counts, last_worker, partial(np.take, flat, done), top
-                    q_counts = counts
-                    exact = math.fsum((1.0 / q_counts).tolist())
-                    if _harmonic_ok(exact, q_counts.tolist(), n, M):
-                        return counts, last_worker, partial(np.take, flat, done), top
-                    base, exact_mode = exact, True
-            if post is None:
-                mask = flat < horizon
-                mask[done] = False
-                post = np.flatnonzero(mask)
-                vals = flat[post]
-                order = np.argsort(vals)
-                vals = vals[order]
-                post = post[order]
-                if vals.size > 1 and not (vals[1:] != vals[:-1]).all():  # exact ties
-                    pw, pj = win.locate(post)
-                    order = np.lexsort((pj, pw, vals))
-                    post, vals = post[order], vals[order]
-                pw, pj = win.locate(post)
-                jf = pj.astype(float)
-                delta = 1.0 / jf - 1.0 / (jf - 1.0)  # every post arrival is a worker's 2nd+
-            if start >= post.size:
-                return None
-            d = delta[start:].copy()
-            d[0] = base + d[0]
-            run = np.cumsum(d)
-            if exact_mode:
-                cand = np.flatnonzero(~(run > threshold))
-            else:
-                tol = 4 * unit * n * (k0 + start + n + np.arange(run.size))
-                cand = np.flatnonzero(~(run > threshold + tol))
-            if cand.size == 0:
-                return None
-            c = int(cand[0])
-            if not exact_mode and abs(run[c] - threshold) <= tol[c]:
-                return _AMBIGUOUS
-            q = start + c
-            q_counts = counts + np.bincount(pw[: q + 1], minlength=n)
-            exact = math.fsum((1.0 / q_counts).tolist())
-            if _harmonic_ok(exact, q_counts.tolist(), n, M):
-                ordered = np.concatenate((flat[done], vals[: q + 1]))  # sorted from k0 on
-                return q_counts, int(pw[q]), ordered.view, vals[q]
-            start, base, exact_mode = q + 1, exact, True
-
-    @staticmethod
-    def _malenia_stop(workers, jobs, n, M, threshold):
-        """Index of the arrival at which :class:`malenia.Tracker` says DONE, or None."""
-        if workers.size == 0:
-            return None
-        j = jobs.astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            delta = np.where(jobs == 1, 1.0, 1.0 / j - 1.0 / (j - 1.0))
-        complete = np.cumsum(jobs == 1) == n  # no worker left at zero after this arrival
-        start, base = 0, 0.0
-        while start < workers.size:
-            d = delta[start:].copy()
-            d[0] = base + d[0]  # the tracker adds to the value it holds
-            s = np.cumsum(d)
-            cand = np.flatnonzero(complete[start:] & ~(s > threshold))
-            if cand.size == 0:
-                return None
-            q = start + int(cand[0])
-            counts = np.bincount(workers[: q + 1], minlength=n)
-            exact = math.fsum((1.0 / counts).tolist())
-            if _harmonic_ok(exact, counts.tolist(), n, M):
-                return q
-            start, base = q + 1, exact
-        return None
 
     def _synchronous(self, t0, starts, b, k, with_events):
         n = self.n
