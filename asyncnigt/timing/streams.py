@@ -32,7 +32,7 @@ class DurationStream:
         if len(models) != len(rngs):
             raise ValueError("one generator per worker model is required")
         self.models = list(models)
-        self.rngs = list(rngs)
+        self.rngs = rngs if isinstance(rngs, Sequence) else list(rngs)  # kept lazy if it is
         n = len(self.models)
         self._const = [m.value if isinstance(m, Fixed) else None for m in self.models]
         self._blocks: list[list[float]] = [[] for _ in range(n)]
