@@ -288,16 +288,20 @@ def rennala_round_time(tau, S, *, accumulate: bool = False) -> float:
     return float(_smallest(tau, S, accumulate=accumulate)[0][-1])
 
 
-def rennala_round_counts(tau, S) -> np.ndarray:
+def rennala_round_counts(tau, S, *, accumulate: bool = False) -> np.ndarray:
     """Per-worker gradient counts M_i of one Rennala round (TT prediction 2).
 
     The counts of the S smallest elements of {j·τ_i}; they equal ⌊T_R(S)/τ_i⌋ when no other
     completion ties with T_R(S), and always sum to exactly S (ties go to the lower worker
-    index, as documented in the module notes).
+    index, as documented in the module notes). ``accumulate=True``: of the repeated sums
+    (τ_i + τ_i) + … instead, i.e. the workers a simulator computing ``now + τ_i`` credits
+    in a round starting at 0. The two can differ near a tie: for τ = (0.1, 0.3) and S = 7
+    the products are 6·0.1 = 0.6000000000000001 > 2·0.3 = 0.6, giving (5, 2), while the
+    sums tie at 0.6 and the tie goes to worker 0, giving (6, 1).
     """
     tau = _times(tau)
     S = _pos_int(S, "S")
-    return np.bincount(_smallest(tau, S)[1], minlength=tau.size)
+    return np.bincount(_smallest(tau, S, accumulate=accumulate)[1], minlength=tau.size)
 
 
 def rennala_round_ends(tau, S, K, *, accumulate: bool = False) -> np.ndarray:

@@ -87,6 +87,20 @@ def test_2_rennala_large_n_rounds_counts_and_bracket(S):
     assert (np.flatnonzero(counts) == np.flatnonzero(tau <= T)).all()
 
 
+@pytest.mark.parametrize("engine", ["fast", "events"])
+def test_2_rennala_tie_credit_follows_repeated_sums(engine):
+    """Near a tie the emulator credits the workers of the repeated sums ((0 + τ) + τ) + …,
+    not of the products j·τ (``rennala_round_counts(accumulate=True)``): for τ = (0.1, 0.3)
+    these orders differ at S = 7, 11, 15, 19 and 27."""
+    tau = [0.1, 0.3]
+    for S in (7, 11, 15, 19, 27):
+        run = emulate(doc(tau, {"name": "rennala_sgd", "batch": S, "engine": engine},
+                          stop={"updates": 1}))
+        summed = th.rennala_round_counts(tau, S, accumulate=True)
+        assert run.per_worker.tolist() == summed.tolist()
+        assert summed.tolist() != th.rennala_round_counts(tau, S).tolist()
+
+
 def test_2_rennala_many_rounds_accumulate_exactly():
     """K rounds take exactly K·T_R(S): 1000 rounds, no drift beyond rounding."""
     tau = sqrt_prime_times(64, 0.5, seed=3)

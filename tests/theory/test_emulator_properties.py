@@ -30,8 +30,8 @@ from asyncnigt.timing import theory as th
 
 taus = st.lists(st.floats(0.05, 20.0, allow_nan=False, allow_infinity=False),
                 min_size=1, max_size=12)
-# S ≥ 128 − n puts rounds on the round server's vectorized fast path
-# (sim/fast_round.py, FAST_MIN_EVENTS = 128), smaller S on the event-level path
+# rounds of S + n − 1 ≥ 24 jobs take the round server's vectorized fast path
+# (sim/fast_round.py, round_server.FAST_MIN_EVENTS), smaller ones the event-level path
 batches = st.integers(1, 250)
 examples = settings(deadline=None, max_examples=150)
 
