@@ -2,7 +2,7 @@
 
 A Rennala round of the paper's setting (n = 10 workers, batch M = 20, so the trajectory
 buffer asks for 2 trajectories per worker at one θ) is computed by the gym oracle
-(:class:`asyncnigt.problems.gym_problem.GymOracle`: policy forward, environment steps and
+(:class:`asyncnigt.problems.gym_oracle.GymOracle`: policy forward, environment steps and
 the GPOMDP backward pass) and compared, side by side in one process, with
 
 * a **naive loop**: one environment, one trajectory at a time, the policy called on one
@@ -34,7 +34,8 @@ import gymnasium as gym
 import numpy as np
 
 from asyncnigt.problems.gpomdp import gpomdp_policy
-from asyncnigt.problems.gym_problem import GymProblem, draw_trajectory_randomness
+from asyncnigt.problems.gym_oracle import draw_trajectory_randomness
+from asyncnigt.problems.gym_problem import GymProblem
 from asyncnigt.seeding import Streams
 
 ENVS = ("Pendulum-v1", "Hopper-v5", "Humanoid-v5")

@@ -4,15 +4,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from asyncnigt.problems import gym_problem
+from asyncnigt.problems import gym_oracle
 from asyncnigt.problems.base import Evaluation
 from asyncnigt.problems.gpomdp import gpomdp, gpomdp_policy, reward_to_go_weights
-from asyncnigt.problems.gym_problem import (
-    GymProblem,
+from asyncnigt.problems.gym_oracle import (
     draw_trajectory_randomness,
     group_rows,
     worker_observations,
 )
+from asyncnigt.problems.gym_problem import GymProblem
 from asyncnigt.problems.policies import (
     CategoricalMLPPolicy,
     GaussianMLPPolicy,
@@ -291,7 +291,7 @@ def test_backward_parts_do_not_change_results(threads, monkeypatch):
     """gradients' backward pass split into concurrent parts of the rows (GymOracle._parts,
     forced here for small calls) equals the serial one bit for bit: rows at one θ and at
     two θ, a row truncated early by its time limit."""
-    monkeypatch.setattr(gym_problem, "MIN_PART_STEPS", 1)
+    monkeypatch.setattr(gym_oracle, "MIN_PART_STEPS", 1)
     grads = {}
     for n in (1, threads):
         problem = GymProblem("Pendulum-v1", horizon=80, policy=SMALL, threads=n,

@@ -1,4 +1,4 @@
-"""Batched environments for the gym oracle (:mod:`asyncnigt.problems.gym_problem`).
+"""Batched environments for the gym oracle (:mod:`asyncnigt.problems.gym_oracle`).
 
 A *batch* steps k rows (trajectories) at once through two calls:
 
