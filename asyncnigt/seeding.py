@@ -63,7 +63,8 @@ class WorkerGenerators(Sequence):
     __slots__ = ("_streams", "_name", "_made")
 
     def __init__(self, streams: Streams, name: str, n: int):
-        STREAM_IDS[name]  # an unknown name fails here, not at the first draw
+        if name not in STREAM_IDS:  # fail here, not at the first draw
+            raise KeyError(f"unknown stream {name!r}; known: {', '.join(STREAM_IDS)}")
         self._streams, self._name = streams, name
         self._made: list[np.random.Generator | None] = [None] * int(n)
 
