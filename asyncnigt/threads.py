@@ -25,12 +25,17 @@ THREADS_VARIABLE = "ASYNCNIGT_THREADS"
 _blas = None  # the process's BLAS thread pools, found on first use
 
 
+def cores() -> int:
+    """The machine's cores (at least 1)."""
+    return max(1, os.cpu_count() or 1)
+
+
 def default_threads() -> int:
     """One per core, or the value of ``ASYNCNIGT_THREADS`` when it is a positive integer."""
     value = os.environ.get(THREADS_VARIABLE, "")
     if value.isdigit() and int(value) > 0:
         return int(value)
-    return max(1, os.cpu_count() or 1)
+    return cores()
 
 
 def single_threaded_blas():

@@ -40,6 +40,7 @@ from asyncnigt.seeding import Streams
 
 ENVS = ("Pendulum-v1", "Hopper-v5", "Humanoid-v5")
 N_WORKERS, BATCH = 10, 20
+MIN_ORACLE_SECONDS = 0.1  # a Pendulum round takes about 9 ms: time several per repeat
 
 
 def make(env_id: str, horizon: int, **options) -> tuple[GymProblem, np.ndarray]:
@@ -52,9 +53,6 @@ def round_workers() -> np.ndarray:
     """Rows of the trajectory buffer's first call for a Rennala round: ⌈M/n⌉ per worker."""
     per = -(-BATCH // N_WORKERS)
     return np.repeat(np.arange(N_WORKERS), per)
-
-
-MIN_ORACLE_SECONDS = 0.1  # a Pendulum round takes about 9 ms: time several per repeat
 
 
 def oracle_round(problem, theta, seed: int) -> tuple[int, float]:

@@ -381,7 +381,7 @@ class FastRounds:
             self._lengths = (b, np.full(n, b, dtype=np.int64))
         win = self._windows(starts, self._lengths[1], b)
         counts = np.full(n, b, dtype=np.int64)
-        ends = win.value(counts, 0)
+        ends = win.value(counts)
         if not np.isfinite(ends).all():
             return None
         last_worker = int(np.lexsort((np.arange(n), ends))[-1])

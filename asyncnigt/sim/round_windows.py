@@ -125,25 +125,15 @@ class Windows:
         """Per worker, how many of the completions ``flat[idx]`` are its."""
         return np.bincount(self.pos[idx], minlength=self.starts.size)[self.place]
 
-    def value(self, counts: np.ndarray, offset: int) -> np.ndarray:
-        """c_{i, counts_i + offset} for every worker i (job 0 = its start s_i); the job
-        must lie within the worker's window."""
-        j = counts + offset
-        idx = self.offs[np.maximum(j - 1, 0)] + self.place
-        return np.where(j > 0, self.flat[idx], self.starts)
+    def value(self, counts: np.ndarray) -> np.ndarray:
+        """c_{i, counts_i} for every worker i (job 0 = its start s_i); the job must lie
+        within the worker's window."""
+        idx = self.offs[np.maximum(counts - 1, 0)] + self.place
+        return np.where(counts > 0, self.flat[idx], self.starts)
 
     def in_flight(self, counts: np.ndarray):
         """Start and end of every worker's job number counts_i + 1."""
-        place = self.place
-        end = self.flat[self.offs[counts] + place]
-        start = np.where(counts > 0, self.flat[self.offs[np.maximum(counts - 1, 0)] + place],
-                         self.starts)
-        return start, end
-
-    @property
-    def last(self) -> np.ndarray:
-        """Each worker's last candidate completion."""
-        return self.value(self.lengths, 0)
+        return self.value(counts), self.flat[self.offs[counts] + self.place]
 
     def job_starts(self, idx: np.ndarray, workers: np.ndarray, jobs: np.ndarray) -> np.ndarray:
         """Start of each completion ``flat[idx]``: the worker's previous one, or s_i."""

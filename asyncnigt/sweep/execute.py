@@ -8,11 +8,11 @@ them, and in which order, changes nothing in their files.
 Worker processes are started with ``spawn`` (no state inherited from the parent), each
 with a share of the cores: ``ASYNCNIGT_THREADS`` (the gym oracle's default ``threads``,
 see :mod:`asyncnigt.threads`) is set to the cores divided by the processes unless the
-user set it. They
-ignore SIGINT: on Ctrl-C the parent stops the pool, which sends SIGTERM; a worker turns
-it into ``SystemExit`` so that ``run_scenario`` removes its half-built directory. On
-Linux a worker also gets SIGTERM when the sweep process dies (even by SIGKILL); elsewhere
-a worker whose parent died finishes its current run and takes no further task.
+user set it. They ignore SIGINT: on Ctrl-C the parent stops the pool, which sends
+SIGTERM; a worker turns it into ``SystemExit`` so that ``run_scenario`` removes its
+half-built directory. On Linux a worker also gets SIGTERM when the sweep process dies
+(even by SIGKILL); elsewhere a worker whose parent died finishes its current run and
+takes no further task.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScenarioError
-from ..threads import THREADS_VARIABLE
+from ..threads import THREADS_VARIABLE, cores
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _threads_per_process(processes: int):
     if THREADS_VARIABLE in os.environ:
         yield
         return
-    os.environ[THREADS_VARIABLE] = str(max(1, (os.cpu_count() or 1) // processes))
+    os.environ[THREADS_VARIABLE] = str(max(1, cores() // processes))
     try:
         yield
     finally:
