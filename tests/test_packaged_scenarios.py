@@ -30,6 +30,8 @@ def test_there_are_packaged_scenarios():
     assert any(p.name == "quickstart.yaml" for p in SCENARIOS)
 
 
+# some packaged scenarios are heterogeneous on purpose (and warned of when run)
+@pytest.mark.filterwarnings("ignore::asyncnigt.errors.ScenarioWarning")
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_packaged_scenario_runs_tiny(path, tmp_path):
     scenario = load_scenario(path, tiny(path))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from conftest import run_doc, scenario_doc
 
 from asyncnigt.build import build_problem
+from asyncnigt.errors import ScenarioWarning
 from asyncnigt.method_params import METHOD_PARAMS
 from asyncnigt.methods import METHODS
 from asyncnigt.problems import PROBLEMS
@@ -50,7 +52,14 @@ def test_every_method_runs_with_random_timing(name, heterogeneity):
         comm={"upload": {"model": "exponential", "mean": 0.05},
               "download": {"model": "uniform", "low": 0.01, "high": 0.03},
               "aggregate": {"model": "slowest_link"}})
-    run = run_doc(doc)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        run = run_doc(doc)
+    # warned of exactly for the methods that weight workers by their gradient counts (all
+    # but Malenia's and the synchronous aggregation, which weight every worker equally)
+    weighted = heterogeneity > 0 and METHODS[name].aggregation not in ("malenia", "synchronous")
+    assert [str(w.message).startswith("the problem is heterogeneous") for w in caught
+            if w.category is ScenarioWarning] == ([True] if weighted else [])
     assert run.status == "ok", run.message
     assert run.columns == COLUMNS
     assert [r["update"] for r in run.rows] == list(range(K + 1))
