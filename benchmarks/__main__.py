@@ -1,6 +1,6 @@
 """Run every benchmark and print its table of side-by-side ratios.
 
-    python -m benchmarks            # engine, rollouts, end to end (about 15-20 minutes)
+    python -m benchmarks            # engine, rollouts, end to end (about 5 minutes)
     python -m benchmarks --quick    # fewer arrivals, repeats and shorter end-to-end budgets
     python -m benchmarks --only engine rollouts
 
