@@ -37,7 +37,7 @@ from .runner import run_method, summarize
 from .scenario import parse_scenario
 from .seeding import Streams
 from .sweep.stats import quantile  # noqa: F401  (re-exported for notebooks)
-from .timing import theory
+from .timing import complexity as time_complexity
 from .timing.durations import Fixed
 
 __all__ = [
@@ -324,22 +324,22 @@ def contributors(run: MethodRun) -> int:
 
 
 def _time(x):
-    return x.time if isinstance(x, theory.MinOverM) else x
+    return x.time if isinstance(x, time_complexity.MinOverM) else x
 
 
 COMPLEXITY = {
-    "minibatch_sgd": theory.complexity_minibatch_sgd,
-    "asgd": theory.complexity_async_sgd,
-    "rennala_sgd": theory.complexity_rennala_sgd,
-    "malenia_sgd": theory.complexity_malenia_sgd,
-    "sync_pg": theory.complexity_sync_pg,
-    "rennala_pg": theory.complexity_rennala_pg,
-    "sync_nigt": theory.complexity_sync_nigt,
-    "rennala_nigt": theory.complexity_rennala_nigt,
-    "malenia_nigt": theory.complexity_malenia_nigt,
-    "afedpg": theory.complexity_afedpg,
+    "minibatch_sgd": time_complexity.complexity_minibatch_sgd,
+    "asgd": time_complexity.complexity_async_sgd,
+    "rennala_sgd": time_complexity.complexity_rennala_sgd,
+    "malenia_sgd": time_complexity.complexity_malenia_sgd,
+    "sync_pg": time_complexity.complexity_sync_pg,
+    "rennala_pg": time_complexity.complexity_rennala_pg,
+    "sync_nigt": time_complexity.complexity_sync_nigt,
+    "rennala_nigt": time_complexity.complexity_rennala_nigt,
+    "malenia_nigt": time_complexity.complexity_malenia_nigt,
+    "afedpg": time_complexity.complexity_afedpg,
 }
-"""Method name -> its time complexity in :mod:`asyncnigt.timing.theory`. SGD-family
+"""Method name -> its time complexity in :mod:`asyncnigt.timing.complexity`. SGD-family
 functions take ε for E‖∇f‖² ≤ ε, policy-gradient ones ε for E‖∇J‖ ≤ ε."""
 
 

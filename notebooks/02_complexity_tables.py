@@ -19,7 +19,7 @@
 # communication time κ. Here we *measure* that time: the virtual time until the exact
 # gradient norm ‖∇f(θ)‖ first drops to ε, on a synthetic problem with exact gradients,
 # for workers with τ_i = √i, and put it next to the predicted shapes
-# (`asyncnigt.timing.theory.complexity_*`, through `analysis.complexity`).
+# (`asyncnigt.timing.complexity`, through `analysis.complexity`).
 #
 # Problem: a noisy quadratic f(θ) = ½ Σ_j λ_j θ_j² in d = 20 dimensions (λ from 0.1 to 1),
 # gradient noise N(0, I) per sample, θ_0 ~ N(0, I) (one θ_0 per seed, shared by all
@@ -62,6 +62,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from asyncnigt import analysis as an
+from asyncnigt.timing import complexity as cx
 from asyncnigt.timing import theory as th
 
 PROBLEM = {"kind": "quadratic", "dim": 20, "noise": 1.0, "condition": 10, "init_scale": 1.0}
@@ -292,10 +293,10 @@ assert slopes["afedpg"] > slopes["rennala_nigt"], "AFedPG's time grows faster wi
 assert med_kt["rennala_nigt"][-1] < med_kt["afedpg"][-1], "Rennala NIGT wins at large κ"
 
 # %%
-shape_r = np.array([th.complexity_rennala_nigt(an.fixed_times(scenario(N_KAPPA, 0)),
+shape_r = np.array([cx.complexity_rennala_nigt(an.fixed_times(scenario(N_KAPPA, 0)),
                                                EPS_TABLE["rennala_nigt"], kappa=k).time
                     for k in KAPPAS])
-shape_a = np.array([th.complexity_afedpg(an.fixed_times(scenario(N_KAPPA, 0)),
+shape_a = np.array([cx.complexity_afedpg(an.fixed_times(scenario(N_KAPPA, 0)),
                                          EPS_TABLE["afedpg"], kappa=k) for k in KAPPAS])
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 ax = axes[0]

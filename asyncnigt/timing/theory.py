@@ -1,7 +1,8 @@
 """Closed forms of the fixed (and universal) computation model, in pure numpy.
 
-Every function cites its source: a prediction number of ``reference/timing-theory.md``
-("TT") or a table row of ``reference/methods.md`` §6 ("MT"). Conventions (TT):
+Every function cites its source, a prediction number of ``reference/timing-theory.md``
+("TT"); the methods' time complexities (``reference/methods.md`` §6) are in
+:mod:`asyncnigt.timing.complexity`. Conventions (TT):
 
 - worker i needs exactly ``tau[i]`` seconds per stochastic gradient, all workers start idle
   at t = 0, server computation and communication take 0 s unless a function says otherwise;
@@ -24,17 +25,17 @@ Tests should use distinct, irrational-looking τ_i so that no result depends on 
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
 
+from . import arguments
+
 __all__ = [
     "Equilibrium",
     "RennalaBracket",
-    "MinOverM",
     "equilibrium_time",
     "optimal_workers",
     "equilibrium_time_with_comm",
@@ -51,16 +52,6 @@ __all__ = [
     "malenia_round_upper_bound",
     "synchronous_round_time",
     "universal_round_ends",
-    "complexity_minibatch_sgd",
-    "complexity_async_sgd",
-    "complexity_rennala_sgd",
-    "complexity_malenia_sgd",
-    "complexity_sync_pg",
-    "complexity_rennala_pg",
-    "complexity_sync_nigt",
-    "complexity_rennala_nigt",
-    "complexity_malenia_nigt",
-    "complexity_afedpg",
 ]
 
 
@@ -81,70 +72,6 @@ class RennalaBracket(NamedTuple):
     m: int
 
 
-class MinOverM(NamedTuple):
-    """A predicted time minimized over the number m of fastest workers, and the minimizer."""
-
-    time: np.ndarray | float
-    m: np.ndarray | int
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _times(x, name: str = "tau") -> np.ndarray:
-    """A non-empty 1-D array of finite, strictly positive times."""
-    a = np.asarray(x, dtype=float)
-    if a.ndim != 1 or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {a.shape}")
-    if not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ValueError(f"{name} must be finite and > 0")
-    return a
-
-
-def _nonneg(x, n: int, name: str) -> np.ndarray:
-    """A scalar or length-n array of finite, non-negative values, broadcast to length n."""
-    a = np.asarray(x, dtype=float)
-    if a.ndim > 1 or (a.ndim == 1 and a.size != n):
-        raise ValueError(f"{name} must be a scalar or have length {n}, got shape {a.shape}")
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise ValueError(f"{name} must be finite and >= 0")
-    return np.broadcast_to(a, (n,)).astype(float)
-
-
-def _pos_int(x, name: str) -> int:
-    """A strictly positive integer (bools and non-integral floats are rejected)."""
-    if isinstance(x, bool):
-        raise ValueError(f"{name} must be a positive integer, got {x!r}")
-    try:
-        v = operator.index(x)
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {x!r}") from None
-    if v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v}")
-    return v
-
-
-def _pos_real(x, name: str) -> float:
-    v = float(x)
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {x!r}")
-    return v
-
-
-def _eps(eps) -> np.ndarray:
-    e = np.asarray(eps, dtype=float)
-    if not np.all(np.isfinite(e)) or np.any(e <= 0):
-        raise ValueError("eps must be finite and > 0")
-    return e
-
-
-def _const(x, name: str) -> float:
-    v = float(x)
-    if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {x!r}")
-    return v
-
-
 # ------------------------------------------------------------------ equilibrium time
 
 
@@ -162,8 +89,8 @@ def equilibrium_time(tau, S) -> Equilibrium:
     workers)``: m is the smallest minimizing k and ``workers`` the indices of the m fastest
     workers (stable order for equal τ). S may be any positive real.
     """
-    tau = _times(tau)
-    S = _pos_real(S, "S")
+    tau = arguments.times(tau)
+    S = arguments.pos_real(S, "S")
     return _equilibrium(np.argsort(tau, kind="stable"), tau, tau, S)
 
 
@@ -179,9 +106,9 @@ def equilibrium_time_with_comm(tau, c, S) -> Equilibrium:
     communication (decentralized paper, Definition 2). ``c`` are per-worker round-trip times
     (scalar or length n, ≥ 0). Returns ``Equilibrium(time, m, workers=π[:m])``.
     """
-    tau = _times(tau)
-    c = _nonneg(c, tau.size, "c")
-    S = _pos_real(S, "S")
+    tau = arguments.times(tau)
+    c = arguments.nonneg(c, tau.size, "c")
+    S = arguments.pos_real(S, "S")
     gate = np.maximum(c, tau)
     return _equilibrium(np.argsort(gate, kind="stable"), gate, tau, S)
 
@@ -241,7 +168,7 @@ def _smallest(tau: np.ndarray, K: int, *, first: int = 1, start: float = 0.0,
 
 def async_rate(tau) -> float:
     """Long-run arrival rate of asynchronous SGD, Σ_i 1/τ_i (TT prediction 1)."""
-    return float(np.sum(1.0 / _times(tau)))
+    return float(np.sum(1.0 / arguments.times(tau)))
 
 
 def async_arrivals(tau, t) -> np.ndarray | int:
@@ -251,7 +178,7 @@ def async_arrivals(tau, t) -> np.ndarray | int:
     evaluated consistently with the products j·τ_i of :func:`async_arrival_times`.
     Memory O(t.size · n).
     """
-    tau = _times(tau)
+    tau = arguments.times(tau)
     t_arr = np.asarray(t, dtype=float)
     if not np.all(np.isfinite(t_arr)) or np.any(t_arr < 0):
         raise ValueError("t must be finite and >= 0")
@@ -267,8 +194,8 @@ def async_arrival_times(tau, K, *, accumulate: bool = False, return_workers: boo
     ``accumulate=True`` computes j·τ_i as the repeated sum τ_i + … + τ_i (see module notes).
     Time O((K + n) log(K + n)): n = 10^4, K = 10^5 take a few ms.
     """
-    tau = _times(tau)
-    K = _pos_int(K, "K")
+    tau = arguments.times(tau)
+    K = arguments.pos_int(K, "K")
     times, workers = _smallest(tau, K, accumulate=accumulate)
     return (times, workers) if return_workers else times
 
@@ -283,8 +210,8 @@ def rennala_round_time(tau, S, *, accumulate: bool = False) -> float:
     ``accumulate=True``: elements as repeated sums τ_i + τ_i + … (what a simulator that
     restarts workers at time 0 and adds τ_i after each completion computes).
     """
-    tau = _times(tau)
-    S = _pos_int(S, "S")
+    tau = arguments.times(tau)
+    S = arguments.pos_int(S, "S")
     return float(_smallest(tau, S, accumulate=accumulate)[0][-1])
 
 
@@ -299,8 +226,8 @@ def rennala_round_counts(tau, S, *, accumulate: bool = False) -> np.ndarray:
     the products are 6·0.1 = 0.6000000000000001 > 2·0.3 = 0.6, giving (5, 2), while the
     sums tie at 0.6 and the tie goes to worker 0, giving (6, 1).
     """
-    tau = _times(tau)
-    S = _pos_int(S, "S")
+    tau = arguments.times(tau)
+    S = arguments.pos_int(S, "S")
     return np.bincount(_smallest(tau, S, accumulate=accumulate)[1], minlength=tau.size)
 
 
@@ -311,9 +238,9 @@ def rennala_round_ends(tau, S, K, *, accumulate: bool = False) -> np.ndarray:
     k·T_R(S). ``accumulate=True``: round k is the S-th smallest of the repeated sums
     ((t̄_{k−1} + τ_i) + τ_i) + …, i.e. what a simulator computing ``now + τ_i`` yields.
     """
-    tau = _times(tau)
-    S = _pos_int(S, "S")
-    K = _pos_int(K, "K")
+    tau = arguments.times(tau)
+    S = arguments.pos_int(S, "S")
+    K = arguments.pos_int(K, "K")
     if not accumulate:
         return np.arange(1, K + 1) * rennala_round_time(tau, S)
     ends = np.empty(K)
@@ -330,8 +257,8 @@ def rennala_round_time_ignore_bound(tau, S) -> float:
 
     Equals the S-th smallest element of {j·τ_i : j ≥ 2}.
     """
-    tau = _times(tau)
-    S = _pos_int(S, "S")
+    tau = arguments.times(tau)
+    S = arguments.pos_int(S, "S")
     return float(_smallest(tau, S, first=2)[0][-1])
 
 
@@ -342,8 +269,8 @@ def rennala_bracket(tau, S) -> RennalaBracket:
     Returns ``RennalaBracket(lower=t*, upper=2t*, bound, m)`` with m the (smallest) minimizer
     of the second bound.
     """
-    tau = _times(tau)
-    S = _pos_int(S, "S")
+    tau = arguments.times(tau)
+    S = arguments.pos_int(S, "S")
     t_star = equilibrium_time(tau, S).time
     m = np.arange(1, tau.size + 1)
     bounds = (S + m) / np.cumsum(1.0 / np.sort(tau))
@@ -384,8 +311,8 @@ def malenia_round_time(tau, S) -> float:
     An emulator that evaluates the stop rule in floats can only disagree when
     Σ_i 1/M_i = n²/S holds exactly. With S ≤ n, T_M = τ_max.
     """
-    tau = _times(tau)
-    S = _pos_int(S, "S")
+    tau = arguments.times(tau)
+    S = arguments.pos_int(S, "S")
     lo = float(np.max(tau))
     if _malenia_stop(_counts(lo, tau), S):
         return lo
@@ -411,14 +338,14 @@ def malenia_round_counts(tau, S) -> np.ndarray:
 
     All completions at exactly T_M are included. With S ≤ n: M_i = ⌊τ_max/τ_i⌋.
     """
-    tau = _times(tau)
+    tau = arguments.times(tau)
     return _counts(malenia_round_time(tau, S), tau)
 
 
 def malenia_round_upper_bound(tau, S) -> float:
     """2 (τ_n + (S/n)(1/n) Σ_i τ_i) ≥ T_M(S) (TT prediction 5)."""
-    tau = _times(tau)
-    S = _pos_int(S, "S")
+    tau = arguments.times(tau)
+    S = arguments.pos_int(S, "S")
     n = tau.size
     return float(2.0 * (np.max(tau) + (S / n) * np.mean(tau)))
 
@@ -431,9 +358,9 @@ def synchronous_round_time(tau, c=None, b=1) -> float:
     seconds started when the gradients are ready (TT prediction 4). ``c`` None means 0;
     a collective's cost, where the method uses one, is added by the caller.
     """
-    tau = _times(tau)
-    b = _pos_int(b, "b")
-    c = np.zeros(tau.size) if c is None else _nonneg(c, tau.size, "c")
+    tau = arguments.times(tau)
+    b = arguments.pos_int(b, "b")
+    c = np.zeros(tau.size) if c is None else arguments.nonneg(c, tau.size, "c")
     return float(np.max(b * tau + c))
 
 
@@ -493,8 +420,8 @@ def universal_round_ends(speed_breakpoints: Sequence, speed_values: Sequence, S,
     """
     if len(speed_breakpoints) != len(speed_values) or len(speed_values) == 0:
         raise ValueError("speed_breakpoints and speed_values need one entry per worker")
-    S = _pos_int(S, "S")
-    K = _pos_int(K, "K")
+    S = arguments.pos_int(S, "S")
+    K = arguments.pos_int(K, "K")
     profiles = [_profile(b, v, i) for i, (b, v) in enumerate(zip(speed_breakpoints,
                                                                  speed_values, strict=True))]
     levels = np.arange(1, S + 1, dtype=float)
@@ -507,155 +434,3 @@ def universal_round_ends(speed_breakpoints: Sequence, speed_values: Sequence, S,
             break
         ends[k] = t_bar
     return ends
-
-
-# ------------------------------------------------------------- time complexities (§6)
-
-
-def _hm_prefix(h: np.ndarray) -> np.ndarray:
-    """((1/m) Σ_{i≤m} 1/h_(i))^{-1} for m = 1..n over sorted h."""
-    m = np.arange(1, h.size + 1)
-    return m / np.cumsum(1.0 / np.sort(h))
-
-
-def _min_over_m(h: np.ndarray, eps: np.ndarray,
-                factor: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> MinOverM:
-    """min_m [ ((1/m) Σ_{i≤m} 1/h_(i))^{-1} · factor(m, ε) ], vectorized over ε."""
-    m = np.arange(1, h.size + 1)
-    values = _hm_prefix(h) * factor(m, eps[..., None])
-    k = np.argmin(values, axis=-1)
-    best = np.take_along_axis(values, k[..., None], axis=-1)[..., 0]
-    if best.ndim == 0:
-        return MinOverM(float(best), int(k) + 1)
-    return MinOverM(best, k + 1)
-
-
-def _out(x: np.ndarray):
-    return float(x) if np.ndim(x) == 0 else x
-
-
-def complexity_minibatch_sgd(tau, eps, *, L=1.0, Delta=1.0, sigma=1.0):
-    """MT SGD family, "Minibatch SGD: max_i τ_i · (LΔ/ε + σ²LΔ/(nε²))" (E‖∇f‖² ≤ ε)."""
-    tau, e = _times(tau), _eps(eps)
-    L, Delta, sigma = _const(L, "L"), _const(Delta, "Delta"), _const(sigma, "sigma")
-    n = tau.size
-    return _out(np.max(tau) * (L * Delta / e + sigma**2 * L * Delta / (n * e**2)))
-
-
-def complexity_async_sgd(tau, eps, *, L=1.0, Delta=1.0, sigma=1.0):
-    """MT SGD family, "Asynchronous SGD: ((1/n) Σ_i 1/τ_i)^{-1} (LΔ/ε + σ²LΔ/(nε²))"."""
-    tau, e = _times(tau), _eps(eps)
-    L, Delta, sigma = _const(L, "L"), _const(Delta, "Delta"), _const(sigma, "sigma")
-    n = tau.size
-    return _out(_hm_prefix(tau)[-1] * (L * Delta / e + sigma**2 * L * Delta / (n * e**2)))
-
-
-def complexity_rennala_sgd(tau, eps, *, L=1.0, Delta=1.0, sigma=1.0) -> MinOverM:
-    """MT SGD family, "Rennala SGD (optimal, homogeneous):
-    min_m [ ((1/m) Σ_{i≤m} 1/τ_i)^{-1} (LΔ/ε + σ²LΔ/(mε²)) ]". Returns (time, m*)."""
-    tau, e = _times(tau), _eps(eps)
-    L, Delta, sigma = _const(L, "L"), _const(Delta, "Delta"), _const(sigma, "sigma")
-    return _min_over_m(tau, e, lambda m, x: L * Delta / x + sigma**2 * L * Delta / (m * x**2))
-
-
-def complexity_malenia_sgd(tau, eps, *, L=1.0, Delta=1.0, sigma=1.0):
-    """MT SGD family, "Malenia SGD (optimal, heterogeneous):
-    τ_n LΔ/ε + ((1/n) Σ_i τ_i) σ²LΔ/(nε²)"."""
-    tau, e = _times(tau), _eps(eps)
-    L, Delta, sigma = _const(L, "L"), _const(Delta, "Delta"), _const(sigma, "sigma")
-    n = tau.size
-    return _out(np.max(tau) * L * Delta / e + np.mean(tau) * sigma**2 * L * Delta / (n * e**2))
-
-
-def complexity_sync_pg(hdot, eps, *, kappa=0.0):
-    """MT Table 1, "sync PG | max_i ḣ_i (ε^-2 + 1/(n ε^4)) | κ (ε^-2 + 1/(n ε^4)) | yes".
-
-    Computation + communication; constants suppressed as in the table (ε: E‖∇J‖ ≤ ε).
-    """
-    h, e = _times(hdot, "hdot"), _eps(eps)
-    kappa = _const(kappa, "kappa")
-    n = h.size
-    return _out((np.max(h) + kappa) * (e**-2 + 1.0 / (n * e**4)))
-
-
-def complexity_rennala_pg(hdot, eps, *, kappa=0.0) -> MinOverM:
-    """MT Table 1, "Rennala PG | min_m [ ((1/m) Σ_{i≤m} 1/ḣ_i)^{-1} (ε^-2 + 1/(m ε^4)) ] |
-    κ ε^-2 | yes". Computation + communication; returns (time, m*)."""
-    h, e = _times(hdot, "hdot"), _eps(eps)
-    kappa = _const(kappa, "kappa")
-    comp = _min_over_m(h, e, lambda m, x: x**-2 + 1.0 / (m * x**4))
-    return MinOverM(_out(comp.time + kappa * e**-2), comp.m)
-
-
-def complexity_sync_nigt(hdot, eps, *, kappa=0.0):
-    """MT Table 1, "sync NIGT | Ω(max_i ḣ_i / (n ε^{7/2})) | κ ε^{-7/2} | yes".
-
-    A lower bound (Ω): max_i ḣ_i / (n ε^{7/2}) + κ ε^{-7/2}; constants suppressed.
-    """
-    h, e = _times(hdot, "hdot"), _eps(eps)
-    kappa = _const(kappa, "kappa")
-    return _out((np.max(h) / h.size + kappa) * e**-3.5)
-
-
-def complexity_afedpg(hdot, eps, *, kappa=0.0):
-    """MT Table 1, "AFedPG | ((1/n) Σ_i 1/ḣ_i)^{-1} (n^{4/3} ε^{-7/3} + 1/(n ε^{7/2})) |
-    ≥ κ ε^-3 | no". Computation + the communication lower bound; constants suppressed."""
-    h, e = _times(hdot, "hdot"), _eps(eps)
-    kappa = _const(kappa, "kappa")
-    n = h.size
-    comp = _hm_prefix(h)[-1] * (n ** (4 / 3) * e ** (-7 / 3) + 1.0 / (n * e**3.5))
-    return _out(comp + kappa * e**-3.0)
-
-
-def _nigt_terms(e, L, Delta, L_h):
-    """L_gΔ/ε² + √L_h Δ/ε^{3/2}, the iteration count shared by the NIGT bounds."""
-    return L * Delta / e**2 + np.sqrt(L_h) * Delta / e**1.5
-
-
-def _nigt_constants(L, Delta, sigma, L_h, gamma):
-    L, Delta, sigma, L_h = (_const(L, "L"), _const(Delta, "Delta"), _const(sigma, "sigma"),
-                            _const(L_h, "L_h"))
-    gamma = float(gamma)
-    if not 0.0 <= gamma < 1.0:
-        raise ValueError(f"gamma must be in [0, 1), got {gamma!r}")
-    return L, Delta, sigma, L_h, 1.0 / (1.0 - gamma)
-
-
-def complexity_rennala_nigt(hdot, eps, *, kappa=0.0, L=1.0, Delta=1.0, sigma=1.0, L_h=1.0,
-                            gamma=0.0) -> MinOverM:
-    """MT Theorem 4.4 (Table 1 row "Rennala NIGT | min_m [ ((1/m) Σ_{i≤m} 1/ḣ_i)^{-1}
-    (ε^-2 + 1/(m ε^{7/2})) ] | κ ε^-2 | yes"), full form up to log factors:
-
-    κ (L_gΔ/ε² + √L_h Δ/ε^{3/2}) + (1/(1−γ)) min_m [ ((1/m) Σ_{i≤m} 1/ḣ_i)^{-1}
-      (L_gΔ/ε² + √L_h Δ/ε^{3/2} + σ²/(m ε²) + σ² √L_h Δ/(m ε^{7/2})) ].
-
-    ``L`` is L_g; γ defaults to 0 so that 1/(1−γ) = 1. Returns (time, m*).
-    """
-    h, e = _times(hdot, "hdot"), _eps(eps)
-    kappa = _const(kappa, "kappa")
-    L, Delta, sigma, L_h, horizon = _nigt_constants(L, Delta, sigma, L_h, gamma)
-
-    def factor(m, x):
-        return (_nigt_terms(x, L, Delta, L_h) + sigma**2 / (m * x**2)
-                + sigma**2 * np.sqrt(L_h) * Delta / (m * x**3.5))
-
-    comp = _min_over_m(h, e, factor)
-    return MinOverM(_out(kappa * _nigt_terms(e, L, Delta, L_h) + horizon * comp.time), comp.m)
-
-
-def complexity_malenia_nigt(hdot, eps, *, kappa=0.0, L=1.0, Delta=1.0, sigma=1.0, L_h=1.0,
-                            gamma=0.0):
-    """MT Theorem 5.1 (Malenia NIGT, heterogeneous), up to log factors:
-
-    κ (L_gΔ/ε² + √L_h Δ/ε^{3/2}) + (1/(1−γ)) [ ḣ_n (L_gΔ/ε² + √L_h Δ/ε^{3/2})
-      + ((1/n) Σ_i ḣ_i)(σ²/(n ε²) + σ² √L_h Δ/(n ε^{7/2})) ].
-
-    ``L`` is L_g; γ defaults to 0 so that 1/(1−γ) = 1.
-    """
-    h, e = _times(hdot, "hdot"), _eps(eps)
-    kappa = _const(kappa, "kappa")
-    L, Delta, sigma, L_h, horizon = _nigt_constants(L, Delta, sigma, L_h, gamma)
-    n = h.size
-    iters = _nigt_terms(e, L, Delta, L_h)
-    noise = sigma**2 / (n * e**2) + sigma**2 * np.sqrt(L_h) * Delta / (n * e**3.5)
-    return _out(kappa * iters + horizon * (np.max(h) * iters + np.mean(h) * noise))

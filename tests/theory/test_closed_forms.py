@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from asyncnigt.timing import complexity as cx
 from asyncnigt.timing import theory as th
 
 REL = 1e-9
@@ -337,27 +338,27 @@ EPS = np.array([0.3, 0.1, 0.01])
 def test_complexities_by_hand_equal_times():
     h, n = np.full(4, 2.0), 4
     e = 0.1
-    assert close(th.complexity_minibatch_sgd(h, e), 2.0 * (1 / e + 1 / (n * e**2)))
-    assert close(th.complexity_async_sgd(h, e), 2.0 * (1 / e + 1 / (n * e**2)))
-    assert close(th.complexity_malenia_sgd(h, e), 2.0 * (1 / e + 1 / (n * e**2)))
-    r = th.complexity_rennala_sgd(h, e)
+    assert close(cx.complexity_minibatch_sgd(h, e), 2.0 * (1 / e + 1 / (n * e**2)))
+    assert close(cx.complexity_async_sgd(h, e), 2.0 * (1 / e + 1 / (n * e**2)))
+    assert close(cx.complexity_malenia_sgd(h, e), 2.0 * (1 / e + 1 / (n * e**2)))
+    r = cx.complexity_rennala_sgd(h, e)
     assert close(r.time, 2.0 * (1 / e + 1 / (n * e**2))) and r.m == n
-    assert close(th.complexity_sync_pg(h, e, kappa=3.0), 5.0 * (e**-2 + 1 / (n * e**4)))
-    assert close(th.complexity_rennala_pg(h, e, kappa=3.0).time,
+    assert close(cx.complexity_sync_pg(h, e, kappa=3.0), 5.0 * (e**-2 + 1 / (n * e**4)))
+    assert close(cx.complexity_rennala_pg(h, e, kappa=3.0).time,
                  2.0 * (e**-2 + 1 / (n * e**4)) + 3.0 * e**-2)
-    assert close(th.complexity_sync_nigt(h, e, kappa=3.0), (2.0 / n + 3.0) * e**-3.5)
-    assert close(th.complexity_afedpg(h, e, kappa=3.0),
+    assert close(cx.complexity_sync_nigt(h, e, kappa=3.0), (2.0 / n + 3.0) * e**-3.5)
+    assert close(cx.complexity_afedpg(h, e, kappa=3.0),
                  2.0 * (n ** (4 / 3) * e ** (-7 / 3) + 1 / (n * e**3.5)) + 3.0 * e**-3)
     # with equal times Rennala NIGT (at m = n) and Malenia NIGT coincide
-    assert close(th.complexity_rennala_nigt(h, e, kappa=3.0).time,
-                 th.complexity_malenia_nigt(h, e, kappa=3.0))
+    assert close(cx.complexity_rennala_nigt(h, e, kappa=3.0).time,
+                 cx.complexity_malenia_nigt(h, e, kappa=3.0))
 
 
 def test_nigt_constants():
     h, e = np.array([1.0, 4.0]), 0.2
     iters = 2.0 * 5.0 / e**2 + math.sqrt(3.0) * 5.0 / e**1.5
     noise = 0.7**2 / (2 * e**2) + 0.7**2 * math.sqrt(3.0) * 5.0 / (2 * e**3.5)
-    got = th.complexity_malenia_nigt(h, e, kappa=0.5, L=2.0, Delta=5.0, sigma=0.7, L_h=3.0,
+    got = cx.complexity_malenia_nigt(h, e, kappa=0.5, L=2.0, Delta=5.0, sigma=0.7, L_h=3.0,
                                      gamma=0.9)
     assert close(got, 0.5 * iters + 10.0 * (4.0 * iters + 2.5 * noise))
 
@@ -366,15 +367,15 @@ def test_nigt_constants():
 @given(st.lists(st.floats(0.05, 20.0), min_size=1, max_size=8))
 def test_complexity_orderings(tau):
     e = EPS
-    r = th.complexity_rennala_sgd(tau, e)
-    a = th.complexity_async_sgd(tau, e)
+    r = cx.complexity_rennala_sgd(tau, e)
+    a = cx.complexity_async_sgd(tau, e)
     assert np.all(r.time <= a * (1 + REL))
-    assert np.all(a <= th.complexity_minibatch_sgd(tau, e) * (1 + REL))
-    assert np.all(r.time <= th.complexity_malenia_sgd(tau, e) * (1 + REL))  # AM ≥ HM
-    rn = th.complexity_rennala_nigt(tau, e, kappa=1.0)
-    assert np.all(rn.time <= th.complexity_malenia_nigt(tau, e, kappa=1.0) * (1 + REL))
-    rp = th.complexity_rennala_pg(tau, e, kappa=1.0)
-    assert np.all(rp.time <= th.complexity_sync_pg(tau, e, kappa=1.0) * (1 + REL))
+    assert np.all(a <= cx.complexity_minibatch_sgd(tau, e) * (1 + REL))
+    assert np.all(r.time <= cx.complexity_malenia_sgd(tau, e) * (1 + REL))  # AM ≥ HM
+    rn = cx.complexity_rennala_nigt(tau, e, kappa=1.0)
+    assert np.all(rn.time <= cx.complexity_malenia_nigt(tau, e, kappa=1.0) * (1 + REL))
+    rp = cx.complexity_rennala_pg(tau, e, kappa=1.0)
+    assert np.all(rp.time <= cx.complexity_sync_pg(tau, e, kappa=1.0) * (1 + REL))
     for res in (r, rn, rp):
         assert res.time.shape == e.shape and np.all((1 <= res.m) & (res.m <= len(tau)))
 
@@ -384,13 +385,13 @@ def test_rennala_scaling_with_sqrt_times():
     # the synchronous time grows like √n
     h = np.sqrt(np.arange(1, 201))
     e = 0.1
-    times = [th.complexity_rennala_pg(h[:n], e).time for n in range(1, 201)]
+    times = [cx.complexity_rennala_pg(h[:n], e).time for n in range(1, 201)]
     assert np.all(np.diff(times) <= 1e-12 * np.array(times[1:]))
-    m_star = th.complexity_rennala_pg(h, e).m
+    m_star = cx.complexity_rennala_pg(h, e).m
     assert 1 < m_star < 200 and times[-1] == times[m_star - 1]
     assert th.synchronous_round_time(h) / th.synchronous_round_time(h[:50]) == pytest.approx(2)
     # m* grows as the target gets stricter
-    assert np.all(np.diff(th.complexity_rennala_sgd(h, EPS).m) >= 0)
+    assert np.all(np.diff(cx.complexity_rennala_sgd(h, EPS).m) >= 0)
 
 
 # --------------------------------------------------------------------------- validation
@@ -414,9 +415,9 @@ def test_rennala_scaling_with_sqrt_times():
     lambda: th.universal_round_ends([[1.0]], [[1.0]], 1, 1),
     lambda: th.universal_round_ends([[0.0, 1.0]], [[1.0, -1.0]], 1, 1),
     lambda: th.universal_round_ends([[0.0, 0.0]], [[1.0, 1.0]], 1, 1),
-    lambda: th.complexity_rennala_sgd([1.0], 0.0),
-    lambda: th.complexity_sync_pg([1.0], 0.1, kappa=-1.0),
-    lambda: th.complexity_rennala_nigt([1.0], 0.1, gamma=1.0),
+    lambda: cx.complexity_rennala_sgd([1.0], 0.0),
+    lambda: cx.complexity_sync_pg([1.0], 0.1, kappa=-1.0),
+    lambda: cx.complexity_rennala_nigt([1.0], 0.1, gamma=1.0),
 ])
 def test_invalid_inputs_raise(call):
     with pytest.raises(ValueError):
