@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import pytest
 
+from asyncnigt.methods import METHODS
 from benchmarks import event_engine
 
 
 @pytest.mark.parametrize("method", ["rennala_sgd", "malenia_sgd", "asgd"])
 @pytest.mark.parametrize("n", [10, 60])  # n = 60: rounds large enough for the fast path
 def test_heapq_baselines_match_the_simulation(method, n):
+    # measure() raises AssertionError when a variant ends elsewhere (the test below)
     r = event_engine.measure(method, n, arrivals=3000, repeats=1, min_rounds=5)
-    assert r["arrivals"] >= 3000 * 0.5
-    assert {"heapq", "events"} <= set(r)
+    assert r["arrivals"] >= 1500
+    assert ("fast" in r) == (METHODS[method].server == "round")  # the default engine ran too
 
 
 def test_a_baseline_that_disagrees_is_caught(monkeypatch):
