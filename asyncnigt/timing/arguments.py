@@ -43,20 +43,23 @@ def pos_int(x, name: str) -> int:
 
 
 def pos_real(x, name: str) -> float:
+    """A finite, strictly positive real."""
     v = float(x)
     if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be finite and > 0, got {x!r}")
     return v
 
 
-def eps(eps) -> np.ndarray:
-    e = np.asarray(eps, dtype=float)
+def eps(x) -> np.ndarray:
+    """Target accuracies ε: a scalar or an array, finite and strictly positive."""
+    e = np.asarray(x, dtype=float)
     if not np.all(np.isfinite(e)) or np.any(e <= 0):
         raise ValueError("eps must be finite and > 0")
     return e
 
 
 def const(x, name: str) -> float:
+    """A problem constant (L, Δ, σ, κ, …): a finite, non-negative real."""
     v = float(x)
     if not (np.isfinite(v) and v >= 0):
         raise ValueError(f"{name} must be finite and >= 0, got {x!r}")
