@@ -125,13 +125,13 @@ def run_scenario(scenario, out: str | Path, report=None, progress=None) -> list[
     inputs = build_run(scenario)  # bad problem input fails before any write
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out)
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=_temp_prefix(out, "partial")))
-    os.chmod(work, DIR_MODE)
     try:
+        work = Path(tempfile.mkdtemp(dir=out.parent, prefix=_temp_prefix(out, "partial")))
+        os.chmod(work, DIR_MODE)
         outcomes = _run_into(scenario, inputs, work, report, progress)
         _replace_dir(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+    except BaseException:  # Ctrl-C may land anywhere, even inside mkdtemp
+        _discard_own(out)
         raise
     return outcomes
 
@@ -177,6 +177,9 @@ def _finite(obj):
 
 
 def _replace_dir(work: Path, out: Path) -> None:
+    """Move the finished run WORK to OUT. An earlier run at OUT is first moved aside into
+    a ``.old-`` directory, which :func:`_discard_own` puts back if interrupted between
+    the two renames."""
     if out.exists():
         old = Path(tempfile.mkdtemp(dir=out.parent, prefix=_temp_prefix(out, "old")))
         out.rename(old / "run")
@@ -191,6 +194,17 @@ def _temp_prefix(out: Path, kind: str) -> str:
     """``.NAME.partial-HOST-PID-`` (or ``.old-``): names a temporary directory beside OUT
     with the process that owns it, so that a later run can tell when it is stale."""
     return f".{out.name}.{kind}-{socket.gethostname()}-{os.getpid()}-"
+
+
+def _discard_own(out: Path) -> None:
+    """After an interruption: remove every temporary directory this process made beside
+    OUT (a half-built run, or an earlier run moved aside, which goes back to OUT first
+    when OUT is missing), whichever instruction the interruption landed on."""
+    for kind in ("old", "partial"):
+        for entry in out.parent.glob(glob.escape(_temp_prefix(out, kind)) + "*"):
+            if kind == "old" and not out.exists() and (entry / "run").is_dir():
+                (entry / "run").rename(out)
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def remove_stale(out: Path) -> None:

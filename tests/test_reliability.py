@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import yaml
 
-from asyncnigt import cli, results
+from asyncnigt import cli, results, runner
 from asyncnigt.problems import PROBLEMS, ProblemKind
 from asyncnigt.problems.base import Evaluation, GradientBatch, Oracle, Problem
 from asyncnigt.results import write_atomic
@@ -486,6 +486,42 @@ def test_interrupted_run_leaves_previous_directory_and_no_partial(tmp_path):
         run_scenario(sc, tmp_path / "run", report=interrupt)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert files(tmp_path / "run") == before
+
+
+@pytest.mark.parametrize("where", ["new run's directory made", "previous run's move-aside "
+                                   "directory made", "previous run moved aside"])
+def test_interrupt_while_committing_a_run_keeps_the_previous_one(tmp_path, monkeypatch, where):
+    """Ctrl-C can land on any instruction, also just after a temporary directory is made
+    (inside ``mkdtemp``) or between the two renames that replace a run: the previous run
+    stays whole in its place and no temporary directory is left."""
+    sc = parse_scenario(yaml.safe_load(BASE))
+    out = tmp_path / "run"
+    run_scenario(sc, out)
+    before = files(out)
+    made, renamed = [], []
+    mkdtemp, rename = runner.tempfile.mkdtemp, Path.rename
+    nth_mkdtemp = {"new run's directory made": 1,
+                   "previous run's move-aside directory made": 2}.get(where)
+
+    def interrupted_mkdtemp(*args, **kwargs):
+        made.append(mkdtemp(*args, **kwargs))
+        if len(made) == nth_mkdtemp:
+            raise KeyboardInterrupt  # the directory exists, its path not yet returned
+        return made[-1]
+
+    def interrupted_rename(self, target):
+        if where == "previous run moved aside" and Path(target) == out and not renamed:
+            renamed.append(self)
+            raise KeyboardInterrupt  # the new run was about to take the previous one's place
+        return rename(self, target)
+
+    monkeypatch.setattr(runner.tempfile, "mkdtemp", interrupted_mkdtemp)
+    monkeypatch.setattr(Path, "rename", interrupted_rename)
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(sc, out)
+    assert made and (renamed or where != "previous run moved aside")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert files(out) == before
 
 
 def dead_pid() -> int:
