@@ -22,6 +22,10 @@ from asyncnigt.scenario import parse_scenario
 
 EVENT_KEYS = ("worker", "kind", "start", "end", "update")
 
+# for tests that run a heterogeneous problem with count-weighted methods on purpose (the
+# ScenarioWarning it gets otherwise fails the test: setup.cfg)
+heterogeneous_on_purpose = pytest.mark.filterwarnings("ignore::asyncnigt.errors.ScenarioWarning")
+
 
 def primes(count: int) -> list[int]:
     """The first ``count`` primes (trial division; count is small)."""

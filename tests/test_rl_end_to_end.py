@@ -15,8 +15,7 @@ give, and the same checks hold for other seeds (see the comments).
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from conftest import run_doc, scenario_doc
+from conftest import heterogeneous_on_purpose, run_doc, scenario_doc
 
 from asyncnigt.problems.lqr import LQRProblem
 from asyncnigt.seeding import Streams
@@ -102,7 +101,7 @@ def stationary_grad_norm(problem: LQRProblem, weights, step: float = 0.005) -> f
     raise AssertionError("exact ascent did not converge")
 
 
-@pytest.mark.filterwarnings("ignore::asyncnigt.errors.ScenarioWarning")  # heterogeneous on purpose
+@heterogeneous_on_purpose
 def test_malenia_nigt_beats_rennala_nigt_on_heterogeneous_lqr():
     counts = rennala_counts(TIMES, BATCH)
     assert counts.tolist() == [20, 2]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import run_doc, scenario_doc
+from conftest import heterogeneous_on_purpose, run_doc, scenario_doc
 
 from asyncnigt.errors import ScenarioError
 from asyncnigt.plots import plot_run
@@ -215,7 +215,7 @@ def files(root: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != "wall.json"}
 
 
-@pytest.mark.filterwarnings("ignore::asyncnigt.errors.ScenarioWarning")  # heterogeneous on purpose
+@heterogeneous_on_purpose
 def test_same_scenario_twice_gives_identical_files(tmp_path):
     sc = parse_scenario(rich_doc(ALL_KINDS))
     for side in ("a", "b"):
@@ -229,7 +229,7 @@ def test_same_scenario_twice_gives_identical_files(tmp_path):
     assert (tmp_path / "a" / "run" / "wall.json").is_file()
 
 
-@pytest.mark.filterwarnings("ignore::asyncnigt.errors.ScenarioWarning")  # heterogeneous on purpose
+@heterogeneous_on_purpose
 def test_adding_methods_changes_no_other_method(tmp_path):
     alone = [dict(ALL_KINDS[0])]
     run_scenario(parse_scenario(rich_doc(alone)), tmp_path / "one")
@@ -239,7 +239,7 @@ def test_adding_methods_changes_no_other_method(tmp_path):
         assert one.read_bytes() == both.read_bytes(), f
 
 
-@pytest.mark.filterwarnings("ignore::asyncnigt.errors.ScenarioWarning")  # heterogeneous on purpose
+@heterogeneous_on_purpose
 def test_methods_share_theta0_and_timing_draws(tmp_path):
     sc = parse_scenario(rich_doc(ALL_KINDS))
     run_scenario(sc, tmp_path / "run")

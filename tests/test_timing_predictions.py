@@ -17,7 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import run_doc, scenario_doc, sqrt_primes
+from conftest import heterogeneous_on_purpose, run_doc, scenario_doc, sqrt_primes
 
 from asyncnigt.scenario import parse_scenario
 from asyncnigt.seeding import Streams
@@ -380,7 +380,7 @@ def test_5_malenia_equal_times_tie_rule(n, c):
     assert np.diff(run.column("gradients_used")).tolist() == [S] * 3
 
 
-@pytest.mark.filterwarnings("ignore::asyncnigt.errors.ScenarioWarning")  # heterogeneous on purpose
+@heterogeneous_on_purpose
 def test_5_combine_weights_end_to_end():
     """Heterogeneous quadratic without noise: worker i's gradient at a point x is the
     constant -λ⊙(x - s_i). One Malenia SGD step must move θ_0 by α·(1/n)Σ_i g_i whatever the
